@@ -1,0 +1,83 @@
+#include "actors/errors.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace parley {
+
+namespace {
+
+constexpr caf::atom_value category = caf::atom("parley");
+
+} // namespace
+
+const char* to_string(errc code) noexcept {
+  switch (code) {
+    case errc::storage_unavailable:
+      return "storage_unavailable";
+    case errc::storage_constraint:
+      return "storage_constraint";
+    case errc::storage_internal:
+      return "storage_internal";
+    case errc::not_found:
+      return "not_found";
+    case errc::invalid_resume:
+      return "invalid_resume";
+    case errc::shutting_down:
+      return "shutting_down";
+    case errc::responder_failed:
+      return "responder_failed";
+  }
+  return "unknown";
+}
+
+caf::error make_error(errc code) {
+  return caf::error{static_cast<std::uint8_t>(code), category};
+}
+
+caf::error make_error(errc code, std::string context) {
+  return caf::error{static_cast<std::uint8_t>(code), category,
+                    caf::make_message(std::move(context))};
+}
+
+caf::error to_error(const storage::storage_error& err) {
+  switch (err.code()) {
+    case storage::storage_errc::unavailable:
+      return make_error(errc::storage_unavailable, err.what());
+    case storage::storage_errc::constraint:
+      return make_error(errc::storage_constraint, err.what());
+    case storage::storage_errc::not_found:
+      return make_error(errc::not_found, err.what());
+    case storage::storage_errc::internal:
+      break;
+  }
+  return make_error(errc::storage_internal, err.what());
+}
+
+bool is(const caf::error& err, errc code) noexcept {
+  return err.category() == category
+         && err.code() == static_cast<std::uint8_t>(code);
+}
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "no error";
+  std::string result;
+  if (err.category() == category)
+    result = to_string(static_cast<errc>(err.code()));
+  else if (err.category() == caf::atom("system"))
+    result = caf::to_string(static_cast<caf::sec>(err.code()));
+  else
+    result = caf::to_string(err.category()) + ":" + std::to_string(err.code());
+  const auto& ctx = err.context();
+  if (ctx.match_elements<std::string>())
+    result += ": " + ctx.get_as<std::string>(0);
+  return result;
+}
+
+caf::atom_value error_category() noexcept {
+  return category;
+}
+
+} // namespace parley

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+
+// The typed handles of Parley's actors, in one place: who accepts what.
+namespace parley {
+
+/// One per conversation; fed by the transport, answers with frames.
+using session_actor = caf::typed_actor<
+  caf::reacts_to<attach_atom, connection_ptr, attach_request>,
+  caf::reacts_to<detach_atom, std::uint64_t>,
+  caf::reacts_to<client_message>,
+  caf::reacts_to<ping_atom>,
+  caf::reacts_to<protocol_error>,
+  caf::reacts_to<drain_atom>,
+  caf::reacts_to<retry_atom>,
+  caf::reacts_to<linger_atom, std::uint64_t>>;
+
+/// Owns the database; answers each request after its transaction commits.
+using persistence_actor = caf::typed_actor<
+  caf::replies_to<create_atom, storage::new_session>::with<
+    storage::session_record>,
+  caf::replies_to<load_atom, std::int64_t, std::int64_t, std::uint32_t>::with<
+    storage::session_snapshot>,
+  caf::replies_to<store_atom, storage::new_user_message>::with<
+    storage::user_message_result>,
+  caf::replies_to<store_atom, storage::new_assistant_message>::with<
+    storage::message_record>,
+  caf::reacts_to<event_atom, storage::new_event>,
+  caf::replies_to<health_atom>::with<std::string>,
+  caf::reacts_to<flush_atom>>;
+
+/// Anything that answers a user message: the fallback now, an LLM later.
+using responder_actor = caf::typed_actor<
+  caf::replies_to<generate_atom, reply_request>::with<reply_result>>;
+
+/// Maps session ids to live session actors; spawns them for new sockets.
+using session_registry_actor = caf::typed_actor<
+  caf::reacts_to<attach_atom, connection_ptr, attach_request>,
+  caf::reacts_to<register_atom, std::int64_t, session_actor>,
+  caf::replies_to<count_atom>::with<std::uint64_t>,
+  caf::replies_to<drain_atom>::with<std::uint64_t>>;
+
+/// Owns the long-lived actors and restarts them when they die.
+using supervisor_actor = caf::typed_actor<
+  caf::replies_to<health_atom>::with<health_report>,
+  caf::reacts_to<restart_atom, std::string>>;
+
+} // namespace parley

@@ -1,0 +1,228 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/type_id.hpp>
+
+#include "actors/chat_state.hpp"
+#include "storage/records.hpp"
+
+// Every message type that actors exchange, declared once. Each has an
+// inspect() in CAF 0.17's form so that it can cross a node boundary later;
+// the type-ID block at the end names them for the actor system.
+namespace parley {
+
+class client_connection;
+
+/// The transport's handle to one client socket. Local to a node: sessions
+/// live on the gateway that holds the socket.
+using connection_ptr = std::shared_ptr<client_connection>;
+
+/// What a new WebSocket asks for: a new session (session_id 0) or resuming
+/// one with its token, having seen every frame up to `last_seq`.
+struct attach_request {
+  std::int64_t session_id = 0;
+  std::string resume_token;
+  std::int64_t last_seq = 0;
+};
+
+/// A chat message from the client, already parsed by the transport.
+struct client_message {
+  std::string text;
+  std::string client_id;
+};
+
+/// A frame the transport could not accept; the session answers with an error
+/// frame (it owns the seq numbers).
+struct protocol_error {
+  std::string code;
+  std::string message;
+};
+
+/// A request for an answer to one user message.
+struct reply_request {
+  std::int64_t session_id = 0;
+  std::int64_t reply_to = 0;
+  std::string text;
+  std::string intent;
+  std::string pending_slot;
+  std::vector<chat_turn> history; // before this message, oldest first
+};
+
+/// A responder's answer.
+struct reply_result {
+  std::string text;
+  std::string source;        // "fallback", "llm", ...
+  std::int32_t tokens_used = 0;
+  std::string model;
+  std::string finish_reason; // "completed", ...
+};
+
+/// One supervised actor, as the health endpoint shows it.
+struct service_status {
+  std::string name;
+  std::string state; // "running", "restarting"
+  std::int32_t restarts = 0;
+  std::string last_error;
+};
+
+struct health_report {
+  bool database_ok = false;
+  std::string database_error;
+  std::string database_backend;
+  std::vector<service_status> services;
+  std::uint64_t live_sessions = 0;
+};
+
+// -- inspect overloads --------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attach_request& x) {
+  return f(caf::meta::type_name("attach_request"), x.session_id,
+           x.resume_token, x.last_seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_message& x) {
+  return f(caf::meta::type_name("client_message"), x.text, x.client_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, protocol_error& x) {
+  return f(caf::meta::type_name("protocol_error"), x.code, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_turn& x) {
+  return f(caf::meta::type_name("chat_turn"), x.role, x.text);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reply_request& x) {
+  return f(caf::meta::type_name("reply_request"), x.session_id, x.reply_to,
+           x.text, x.intent, x.pending_slot, x.history);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reply_result& x) {
+  return f(caf::meta::type_name("reply_result"), x.text, x.source,
+           x.tokens_used, x.model, x.finish_reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_status& x) {
+  return f(caf::meta::type_name("service_status"), x.name, x.state,
+           x.restarts, x.last_error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, health_report& x) {
+  return f(caf::meta::type_name("health_report"), x.database_ok,
+           x.database_error, x.database_backend, x.services, x.live_sessions);
+}
+
+} // namespace parley
+
+namespace parley::storage {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_record& x) {
+  return f(caf::meta::type_name("session_record"), x.id, x.user_id, x.title,
+           x.status, x.channel, x.resume_token_hash, x.created_at,
+           x.updated_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message_record& x) {
+  return f(caf::meta::type_name("message_record"), x.id, x.session_id,
+           x.user_id, x.is_user, x.role, x.content, x.message_type,
+           x.tokens_used, x.response_time, x.client_id, x.reply_to, x.seq,
+           x.source, x.finish_reason, x.created_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_session& x) {
+  return f(caf::meta::type_name("new_session"), x.user_id, x.title, x.channel,
+           x.resume_token_hash);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_user_message& x) {
+  return f(caf::meta::type_name("new_user_message"), x.session_id, x.user_id,
+           x.client_id, x.content, x.message_type, x.seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_message_result& x) {
+  return f(caf::meta::type_name("user_message_result"), x.message,
+           x.duplicate, x.has_reply, x.reply);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        new_assistant_message& x) {
+  return f(caf::meta::type_name("new_assistant_message"), x.session_id,
+           x.reply_to, x.role, x.content, x.source, x.finish_reason,
+           x.tokens_used, x.response_time, x.seq);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_event& x) {
+  return f(caf::meta::type_name("new_event"), x.session_id, x.event_type,
+           x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
+  return f(caf::meta::type_name("session_snapshot"), x.session, x.max_seq,
+           x.replay, x.unanswered, x.history);
+}
+
+} // namespace parley::storage
+
+// connection_ptr never leaves its node; CAF may carry it locally.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::connection_ptr)
+
+// add_message_type() also registers std::vector<T> for each T listed here.
+CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(parley, (parley::attach_request))
+  CAF_ADD_TYPE_ID(parley, (parley::client_message))
+  CAF_ADD_TYPE_ID(parley, (parley::protocol_error))
+  CAF_ADD_TYPE_ID(parley, (parley::chat_turn))
+  CAF_ADD_TYPE_ID(parley, (parley::reply_request))
+  CAF_ADD_TYPE_ID(parley, (parley::reply_result))
+  CAF_ADD_TYPE_ID(parley, (parley::service_status))
+  CAF_ADD_TYPE_ID(parley, (parley::health_report))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::session_record))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::message_record))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::new_session))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::new_user_message))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::user_message_result))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::new_assistant_message))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::new_event))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::session_snapshot))
+
+  CAF_ADD_ATOM(parley, parley, attach_atom, "attach")
+  CAF_ADD_ATOM(parley, parley, detach_atom, "detach")
+  CAF_ADD_ATOM(parley, parley, ping_atom, "ping")
+  CAF_ADD_ATOM(parley, parley, drain_atom, "drain")
+  CAF_ADD_ATOM(parley, parley, create_atom, "create")
+  CAF_ADD_ATOM(parley, parley, load_atom, "load")
+  CAF_ADD_ATOM(parley, parley, store_atom, "store")
+  CAF_ADD_ATOM(parley, parley, event_atom, "event")
+  CAF_ADD_ATOM(parley, parley, flush_atom, "flush")
+  CAF_ADD_ATOM(parley, parley, generate_atom, "generate")
+  CAF_ADD_ATOM(parley, parley, health_atom, "health")
+  CAF_ADD_ATOM(parley, parley, register_atom, "register")
+  CAF_ADD_ATOM(parley, parley, count_atom, "count")
+  CAF_ADD_ATOM(parley, parley, restart_atom, "restart")
+  CAF_ADD_ATOM(parley, parley, retry_atom, "retry")
+  CAF_ADD_ATOM(parley, parley, linger_atom, "linger")
+
+CAF_END_TYPE_ID_BLOCK(parley)

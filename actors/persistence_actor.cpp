@@ -1,0 +1,213 @@
+#include "actors/persistence_actor.hpp"
+
+#include <exception>
+
+#include "actors/errors.hpp"
+#include "config/logging.hpp"
+#include "storage/chat_repository.hpp"
+#include "storage/database.hpp"
+#include "storage/storage_error.hpp"
+
+namespace parley {
+
+persistence_state::persistence_state() = default;
+
+persistence_state::~persistence_state() = default;
+
+namespace {
+
+using self_pointer = persistence_actor::stateful_pointer<persistence_state>;
+
+std::shared_ptr<spdlog::logger> log() {
+  return logger("storage");
+}
+
+bool ensure_open(self_pointer self) {
+  auto& st = self->state;
+  if (st.db)
+    return true;
+  try {
+    st.db = std::make_unique<storage::database>(st.settings.url);
+    st.repo = std::make_unique<storage::chat_repository>(*st.db);
+    if (!st.last_error.empty())
+      log()->info("database {} reachable again", st.db->description());
+    st.last_error.clear();
+    return true;
+  } catch (const storage::storage_error& err) {
+    if (st.last_error != err.what())
+      log()->error("cannot open the database: {}", err.what());
+    st.last_error = err.what();
+    return false;
+  }
+}
+
+/// Forgets the connection so that the next request reconnects.
+void drop_connection(self_pointer self, const std::string& why) {
+  auto& st = self->state;
+  log()->error("database connection lost: {}", why);
+  st.last_error = why;
+  st.repo.reset();
+  st.db.reset();
+}
+
+/// Runs `body` in a transaction; returns the error it failed with, if any.
+template <class F>
+caf::error in_transaction(self_pointer self, F&& body) {
+  auto& db = *self->state.db;
+  try {
+    db.begin();
+    body();
+    db.commit();
+    return {};
+  } catch (const storage::storage_error& err) {
+    db.rollback();
+    return to_error(err);
+  } catch (const std::exception& err) {
+    db.rollback();
+    return make_error(errc::storage_internal, err.what());
+  }
+}
+
+void flush(self_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.batch.empty())
+    return;
+  auto ops = std::move(st.batch);
+  st.batch.clear();
+  if (!ensure_open(self)) {
+    auto err = make_error(errc::storage_unavailable, st.last_error);
+    for (auto& op : ops)
+      op.fail(err);
+    return;
+  }
+  auto err = in_transaction(self, [&] {
+    for (auto& op : ops)
+      op.run(*st.repo);
+  });
+  if (!err) {
+    for (auto& op : ops)
+      op.deliver();
+    return;
+  }
+  if (is(err, errc::storage_unavailable)) {
+    // Retrying one by one would only fail again; callers retry later.
+    drop_connection(self, describe(err));
+    for (auto& op : ops)
+      op.fail(err);
+    return;
+  }
+  log()->warn("a batch of {} requests failed ({}); retrying one by one",
+              ops.size(), describe(err));
+  for (auto& op : ops) {
+    if (!st.db) {
+      op.fail(make_error(errc::storage_unavailable, st.last_error));
+      continue;
+    }
+    auto single = in_transaction(self, [&] { op.run(*st.repo); });
+    if (!single) {
+      op.deliver();
+      continue;
+    }
+    if (is(single, errc::storage_unavailable))
+      drop_connection(self, describe(single));
+    op.fail(single);
+  }
+}
+
+void schedule_flush(self_pointer self) {
+  auto& st = self->state;
+  if (st.batch.size() >= st.settings.max_batch) {
+    flush(self);
+    return;
+  }
+  if (!st.flush_scheduled) {
+    // Lands behind every request already in the mailbox: they all join
+    // this batch.
+    st.flush_scheduled = true;
+    self->send(self, flush_atom_v);
+  }
+}
+
+template <class T, class Work>
+caf::typed_response_promise<T> enqueue(self_pointer self, Work work) {
+  auto promise = self->template make_response_promise<T>();
+  auto slot = std::make_shared<T>();
+  self->state.batch.push_back(pending_write{
+    [slot, work](storage::chat_repository& repo) { *slot = work(repo); },
+    [promise, slot]() mutable { promise.deliver(std::move(*slot)); },
+    [promise](const caf::error& err) mutable { promise.deliver(err); }});
+  schedule_flush(self);
+  return promise;
+}
+
+} // namespace
+
+persistence_actor::behavior_type
+persistence_fun(self_pointer self, persistence_settings settings) {
+  self->state.settings = std::move(settings);
+  ensure_open(self);
+  // Commit what is queued before going away: it may have been acknowledged
+  // to nobody yet, but it was accepted.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    flush(self);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](create_atom, storage::new_session& request)
+      -> caf::result<storage::session_record> {
+      return enqueue<storage::session_record>(
+        self, [request = std::move(request)](storage::chat_repository& repo) {
+          return repo.create_session(request);
+        });
+    },
+    [self](load_atom, std::int64_t session_id, std::int64_t last_seq,
+           std::uint32_t history_limit)
+      -> caf::result<storage::session_snapshot> {
+      return enqueue<storage::session_snapshot>(
+        self, [=](storage::chat_repository& repo) {
+          return repo.load_snapshot(session_id, last_seq, history_limit);
+        });
+    },
+    [self](store_atom, storage::new_user_message& request)
+      -> caf::result<storage::user_message_result> {
+      return enqueue<storage::user_message_result>(
+        self, [request = std::move(request)](storage::chat_repository& repo) {
+          return repo.store_user_message(request);
+        });
+    },
+    [self](store_atom, storage::new_assistant_message& request)
+      -> caf::result<storage::message_record> {
+      return enqueue<storage::message_record>(
+        self, [request = std::move(request)](storage::chat_repository& repo) {
+          return repo.store_assistant_message(request);
+        });
+    },
+    [self](event_atom, storage::new_event& event) {
+      auto type = event.event_type;
+      self->state.batch.push_back(pending_write{
+        [event = std::move(event)](storage::chat_repository& repo) {
+          repo.add_event(event);
+        },
+        [] {},
+        [type](const caf::error& err) {
+          log()->warn("event {} not stored: {}", type, describe(err));
+        }});
+      schedule_flush(self);
+    },
+    [self](health_atom) -> caf::result<std::string> {
+      if (!ensure_open(self))
+        return make_error(errc::storage_unavailable, self->state.last_error);
+      try {
+        self->state.db->ping();
+        return std::string{to_string(self->state.db->backend())};
+      } catch (const storage::storage_error& err) {
+        drop_connection(self, err.what());
+        return to_error(err);
+      }
+    },
+    [self](flush_atom) { flush(self); },
+  };
+}
+
+} // namespace parley

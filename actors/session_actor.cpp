@@ -1,0 +1,487 @@
+#include "actors/session_actor.hpp"
+
+#include <algorithm>
+
+#include <spdlog/logger.h>
+
+#include "actors/client_connection.hpp"
+#include "actors/errors.hpp"
+#include "actors/resume_token.hpp"
+#include "config/logging.hpp"
+#include "transport/protocol.hpp"
+
+namespace parley {
+
+session_state::~session_state() {
+  // The actor is going away (drained, lingered out or killed): tell the
+  // client instead of leaving a socket nobody answers.
+  if (conn)
+    conn->close(close_codes::going_away, "session ended");
+  for (auto& [waiting, request] : waiting_attaches)
+    waiting->close(close_codes::going_away, "session ended");
+}
+
+namespace {
+
+using self_pointer = session_actor::stateful_pointer<session_state>;
+
+session_actor handle_of(self_pointer self) {
+  return caf::actor_cast<session_actor>(self);
+}
+
+// -- frames -------------------------------------------------------------------
+
+/// Sends every frame the outbox has ready, in seq order. Without a socket
+/// they are dropped: acks and replies are in the database and replayed on
+/// resume; typing, pong and errors are not worth keeping.
+void flush_frames(self_pointer self) {
+  auto& st = self->state;
+  for (auto& frame : st.outbox.take_ready())
+    if (st.conn)
+      st.conn->send(std::move(frame));
+}
+
+void emit_error(self_pointer self, const char* code, std::string message) {
+  self->state.outbox.emit([&](std::int64_t seq) {
+    return protocol::error_frame_text(seq, code, message);
+  });
+  flush_frames(self);
+}
+
+/// Refuses a socket that may not join this session. Seq 0: the frame is
+/// about the connection, not part of any session's stream.
+void reject(const connection_ptr& conn, const char* code,
+            const std::string& message, std::uint16_t close_code) {
+  conn->send(protocol::error_frame_text(0, code, message));
+  conn->close(close_code, message);
+}
+
+void record_event(self_pointer self, const char* type, std::string payload) {
+  auto& st = self->state;
+  if (auto svc = st.directory->get(); svc->persistence)
+    self->send(svc->persistence, event_atom_v,
+               storage::new_event{st.chat.session_id, type,
+                                  std::move(payload)});
+}
+
+// -- life cycle ---------------------------------------------------------------
+
+bool idle(const session_state& st) {
+  return !st.attaching && !st.replying && st.replies.empty()
+         && st.pending_stores == 0;
+}
+
+/// Ends the actor once it has nothing left to do: at once while draining
+/// (closing the socket with "going away"), after `linger` when no socket is
+/// attached.
+void check_idle(self_pointer self) {
+  auto& st = self->state;
+  if (!idle(st))
+    return;
+  if (st.draining) {
+    if (st.conn) {
+      st.conn->close(close_codes::going_away, "server shutting down");
+      st.conn = nullptr;
+    }
+    self->quit();
+    return;
+  }
+  if (st.conn)
+    return;
+  if (!st.loaded || st.settings.linger.count() <= 0) {
+    self->quit();
+    return;
+  }
+  auto generation = ++st.linger_generation;
+  self->delayed_send(self, st.settings.linger, linger_atom_v, generation);
+}
+
+void bind(self_pointer self, connection_ptr conn) {
+  auto& st = self->state;
+  if (st.conn && st.conn != conn)
+    st.conn->close(close_codes::replaced, "session resumed on another socket");
+  st.conn = std::move(conn);
+  ++st.linger_generation; // cancels a pending linger timeout
+  st.conn->bind(handle_of(self));
+}
+
+// -- answering ----------------------------------------------------------------
+
+void pump(self_pointer self);
+
+void reply_failed(self_pointer self, const caf::error& err) {
+  auto& st = self->state;
+  ++st.reply_failures;
+  st.log->warn("session={} answering message {} failed (attempt {}): {}",
+               st.chat.session_id, st.replies.front().message.id,
+               st.reply_failures, describe(err));
+  if (st.reply_failures < st.settings.max_reply_attempts) {
+    // Stay `replying` until the retry, so nothing overtakes this message.
+    self->delayed_send(self, st.settings.retry_delay * st.reply_failures,
+                       retry_atom_v);
+    return;
+  }
+  // Give up for now: the message stays stored and unanswered, and a later
+  // resume answers it.
+  st.replies.pop_front();
+  st.replying = false;
+  st.reply_failures = 0;
+  emit_error(self, protocol::codes::internal_error,
+             "the assistant could not answer right now; your message is "
+             "saved and will be answered when you reconnect");
+  pump(self);
+  check_idle(self);
+}
+
+void store_reply(self_pointer self, reply_result result) {
+  auto& st = self->state;
+  auto svc = st.directory->get();
+  const auto& question = st.replies.front();
+  auto seq = st.outbox.reserve();
+  storage::new_assistant_message row;
+  row.session_id = st.chat.session_id;
+  row.reply_to = question.message.id;
+  row.role = "assistant";
+  row.content = std::move(result.text);
+  row.source = std::move(result.source);
+  row.finish_reason = result.finish_reason.empty() ? "completed"
+                                                   : result.finish_reason;
+  row.tokens_used = result.tokens_used;
+  row.response_time = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - question.received)
+                        .count();
+  row.seq = seq;
+  self
+    ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
+              std::move(row))
+    .then(
+      [self, seq](storage::message_record& stored) {
+        auto& st = self->state;
+        if (stored.seq == seq) {
+          st.outbox.fill(seq, protocol::reply_frame(seq, stored));
+        } else {
+          // An answer was stored before (exactly one per message): send it.
+          st.outbox.cancel(seq);
+          st.outbox.emit(
+            [&](std::int64_t s) { return protocol::reply_frame(s, stored); });
+        }
+        st.chat.remember("user", st.replies.front().message.content);
+        st.chat.remember("assistant", stored.content);
+        st.replies.pop_front();
+        st.replying = false;
+        st.reply_failures = 0;
+        flush_frames(self);
+        pump(self);
+        check_idle(self);
+      },
+      [self, seq](caf::error& err) {
+        self->state.outbox.cancel(seq);
+        flush_frames(self);
+        reply_failed(self, err);
+      });
+}
+
+/// Starts answering the oldest waiting message, if none is being answered.
+void pump(self_pointer self) {
+  auto& st = self->state;
+  if (st.replying || st.replies.empty() || !st.loaded)
+    return;
+  st.replying = true;
+  st.outbox.emit([](std::int64_t seq) { return protocol::typing_frame(seq); });
+  flush_frames(self);
+  auto svc = st.directory->get();
+  const auto& question = st.replies.front();
+  reply_request request;
+  request.session_id = st.chat.session_id;
+  request.reply_to = question.message.id;
+  request.text = question.message.content;
+  request.intent = st.chat.intent;
+  request.pending_slot = st.chat.pending_slot;
+  request.history = st.chat.history_vector();
+  self
+    ->request(svc->responder, st.settings.reply_timeout, generate_atom_v,
+              std::move(request))
+    .then([self](reply_result& result) { store_reply(self, std::move(result)); },
+          [self](caf::error& err) { reply_failed(self, err); });
+}
+
+void enqueue_reply(self_pointer self, storage::message_record message) {
+  self->state.replies.push_back(
+    queued_reply{std::move(message), std::chrono::steady_clock::now()});
+}
+
+// -- user messages ------------------------------------------------------------
+
+void on_client_message(self_pointer self, client_message& msg) {
+  auto& st = self->state;
+  if (st.draining) {
+    emit_error(self, protocol::codes::shutting_down,
+               "the server is restarting; send the message again after "
+               "reconnecting");
+    return;
+  }
+  auto seq = st.outbox.reserve();
+  ++st.pending_stores;
+  storage::new_user_message row;
+  row.session_id = st.chat.session_id;
+  row.user_id = st.chat.user_id;
+  row.client_id = msg.client_id;
+  row.content = std::move(msg.text);
+  row.message_type = "text";
+  row.seq = seq;
+  auto svc = st.directory->get();
+  self
+    ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
+              std::move(row))
+    .then(
+      [self, seq](storage::user_message_result& result) {
+        auto& st = self->state;
+        --st.pending_stores;
+        const auto& stored = result.message;
+        if (result.duplicate) {
+          // Seen before: repeat what the client may have missed, nothing
+          // else. An answer still in the making arrives on its own.
+          st.outbox.cancel(seq);
+          st.outbox.emit([&](std::int64_t s) {
+            return protocol::ack_frame(s, stored.client_id, stored.id);
+          });
+          if (result.has_reply)
+            st.outbox.emit([&](std::int64_t s) {
+              return protocol::reply_frame(s, result.reply);
+            });
+        } else {
+          st.outbox.fill(seq, protocol::ack_frame(seq, stored.client_id,
+                                                  stored.id));
+          enqueue_reply(self, stored);
+        }
+        flush_frames(self);
+        pump(self);
+        check_idle(self);
+      },
+      [self, seq](caf::error& err) {
+        auto& st = self->state;
+        --st.pending_stores;
+        st.outbox.cancel(seq);
+        st.log->error("session={} storing a message failed: {}",
+                      st.chat.session_id, describe(err));
+        emit_error(self, protocol::codes::storage_unavailable,
+                   "your message could not be saved; please send it again");
+        check_idle(self);
+      });
+}
+
+// -- attaching sockets --------------------------------------------------------
+
+void start_attach(self_pointer self, connection_ptr conn,
+                  attach_request request);
+
+void finish_attach(self_pointer self) {
+  auto& st = self->state;
+  st.attaching = false;
+  if (!st.waiting_attaches.empty()) {
+    auto [conn, request] = std::move(st.waiting_attaches.front());
+    st.waiting_attaches.pop_front();
+    start_attach(self, std::move(conn), std::move(request));
+    return;
+  }
+  check_idle(self);
+}
+
+void create_session(self_pointer self, connection_ptr conn) {
+  auto& st = self->state;
+  auto token = make_resume_token();
+  storage::new_session request;
+  request.channel = "websocket";
+  request.resume_token_hash = hash_resume_token(token);
+  auto svc = st.directory->get();
+  self
+    ->request(svc->persistence, st.settings.store_timeout, create_atom_v,
+              std::move(request))
+    .then(
+      [self, conn, token](storage::session_record& session) {
+        auto& st = self->state;
+        st.loaded = true;
+        st.chat.session_id = session.id;
+        st.chat.user_id = session.user_id;
+        st.token_hash = session.resume_token_hash;
+        st.log->info("session={} conn={} started", session.id, conn->id());
+        self->send(st.registry, register_atom_v, session.id, handle_of(self));
+        st.outbox.emit([&](std::int64_t seq) {
+          return protocol::session_frame(seq, session.id, token, false);
+        });
+        bind(self, conn);
+        flush_frames(self);
+        finish_attach(self);
+      },
+      [self, conn](caf::error& err) {
+        self->state.log->error("conn={} cannot start a session: {}",
+                               conn->id(), describe(err));
+        reject(conn, protocol::codes::storage_unavailable,
+               "the chat is unavailable right now; please try again",
+               close_codes::try_again_later);
+        finish_attach(self);
+      });
+}
+
+void resume_session(self_pointer self, connection_ptr conn,
+                    attach_request request) {
+  auto& st = self->state;
+  auto svc = st.directory->get();
+  self
+    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
+              request.session_id, request.last_seq,
+              static_cast<std::uint32_t>(st.settings.history_limit))
+    .then(
+      [self, conn, request](storage::session_snapshot& snap) {
+        auto& st = self->state;
+        if (!resume_token_matches(request.resume_token,
+                                  snap.session.resume_token_hash)) {
+          st.log->warn("session={} conn={} resume refused: wrong token",
+                       request.session_id, conn->id());
+          reject(conn, protocol::codes::invalid_resume,
+                 "unknown session or wrong resume token",
+                 close_codes::policy_violation);
+          finish_attach(self);
+          return;
+        }
+        if (!st.loaded) {
+          // A fresh actor: everything comes from the database.
+          st.loaded = true;
+          st.chat.session_id = snap.session.id;
+          st.chat.user_id = snap.session.user_id;
+          st.token_hash = snap.session.resume_token_hash;
+          for (auto& row : snap.history)
+            st.chat.remember(row.role, row.content);
+          st.outbox.advance_to(std::max(snap.max_seq, request.last_seq) + 1);
+          for (auto& row : snap.unanswered)
+            enqueue_reply(self, std::move(row));
+          self->send(st.registry, register_atom_v, snap.session.id,
+                     handle_of(self));
+        } else {
+          st.outbox.advance_to(request.last_seq + 1);
+        }
+        st.log->info("session={} conn={} resumed after seq {} ({} to replay, "
+                     "{} waiting for an answer)",
+                     st.chat.session_id, conn->id(), request.last_seq,
+                     snap.replay.size(), st.replies.size());
+        conn->send(protocol::session_frame(0, st.chat.session_id,
+                                           request.resume_token, true));
+        // Frames at or past the outbox's first held seq are still on their
+        // way through the outbox; everything before is replayed from the
+        // database with its original seq.
+        auto boundary = st.outbox.first_held_seq();
+        for (const auto& row : snap.replay) {
+          if (row.seq >= boundary)
+            continue;
+          conn->send(row.is_user
+                       ? protocol::ack_frame(row.seq, row.client_id, row.id)
+                       : protocol::reply_frame(row.seq, row));
+        }
+        bind(self, conn);
+        record_event(self, "session_resumed",
+                     R"({"last_seq":)" + std::to_string(request.last_seq)
+                       + "}");
+        flush_frames(self);
+        pump(self);
+        finish_attach(self);
+      },
+      [self, conn, request](caf::error& err) {
+        auto& st = self->state;
+        if (is(err, errc::not_found)) {
+          st.log->warn("conn={} resume refused: no session {}", conn->id(),
+                       request.session_id);
+          reject(conn, protocol::codes::invalid_resume,
+                 "unknown session or wrong resume token",
+                 close_codes::policy_violation);
+        } else {
+          st.log->error("session={} conn={} cannot resume: {}",
+                        request.session_id, conn->id(), describe(err));
+          reject(conn, protocol::codes::storage_unavailable,
+                 "the chat is unavailable right now; please try again",
+                 close_codes::try_again_later);
+        }
+        finish_attach(self);
+      });
+}
+
+void start_attach(self_pointer self, connection_ptr conn,
+                  attach_request request) {
+  auto& st = self->state;
+  if (st.draining) {
+    reject(conn, protocol::codes::shutting_down,
+           "the server is restarting; reconnect in a moment",
+           close_codes::going_away);
+    check_idle(self);
+    return;
+  }
+  st.attaching = true;
+  if (request.session_id == 0)
+    create_session(self, std::move(conn));
+  else
+    resume_session(self, std::move(conn), std::move(request));
+}
+
+} // namespace
+
+session_actor::behavior_type
+session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
+            session_registry_actor registry, session_settings settings) {
+  auto& st = self->state;
+  st.settings = settings;
+  st.directory = std::move(dir);
+  st.registry = std::move(registry);
+  st.log = logger("session");
+  st.chat.history_limit = settings.history_limit;
+  return {
+    [self](attach_atom, connection_ptr& conn, attach_request& request) {
+      auto& st = self->state;
+      if (st.attaching) {
+        st.waiting_attaches.emplace_back(std::move(conn), std::move(request));
+        return;
+      }
+      start_attach(self, std::move(conn), std::move(request));
+    },
+    [self](detach_atom, std::uint64_t conn_id) {
+      auto& st = self->state;
+      auto& waiting = st.waiting_attaches;
+      waiting.erase(std::remove_if(waiting.begin(), waiting.end(),
+                                   [conn_id](const auto& entry) {
+                                     return entry.first->id() == conn_id;
+                                   }),
+                    waiting.end());
+      if (!st.conn || st.conn->id() != conn_id)
+        return; // a socket this session already let go of
+      st.log->info("session={} conn={} disconnected", st.chat.session_id,
+                   conn_id);
+      st.conn = nullptr;
+      record_event(self, "session_closed", "{}");
+      check_idle(self);
+    },
+    [self](client_message& msg) { on_client_message(self, msg); },
+    [self](ping_atom) {
+      self->state.outbox.emit(
+        [](std::int64_t seq) { return protocol::pong_frame(seq); });
+      flush_frames(self);
+    },
+    [self](protocol_error& err) {
+      emit_error(self, err.code.c_str(), std::move(err.message));
+    },
+    [self](drain_atom) {
+      self->state.draining = true;
+      check_idle(self);
+    },
+    [self](retry_atom) {
+      self->state.replying = false;
+      pump(self);
+    },
+    [self](linger_atom, std::uint64_t generation) {
+      auto& st = self->state;
+      if (generation == st.linger_generation && !st.conn && idle(st)) {
+        st.log->debug("session={} ends after lingering", st.chat.session_id);
+        self->quit();
+      }
+    },
+  };
+}
+
+} // namespace parley

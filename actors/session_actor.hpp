@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/chat_state.hpp"
+#include "actors/frame_outbox.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/service_directory.hpp"
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
+
+namespace parley {
+
+struct session_settings {
+  std::size_t history_limit = 20;
+  /// How long a session outlives its socket, waiting for a resume.
+  caf::timespan linger = std::chrono::seconds{30};
+  caf::timespan store_timeout = std::chrono::seconds{10};
+  caf::timespan reply_timeout = std::chrono::seconds{60};
+  /// Attempts to answer one message before giving up until the next resume.
+  int max_reply_attempts = 3;
+  caf::timespan retry_delay = std::chrono::milliseconds{500};
+};
+
+/// A user message waiting for its answer.
+struct queued_reply {
+  storage::message_record message;
+  std::chrono::steady_clock::time_point received;
+};
+
+struct session_state {
+  static inline const char* name = "session";
+
+  session_settings settings;
+  std::shared_ptr<const service_directory> directory;
+  session_registry_actor registry;
+  std::shared_ptr<spdlog::logger> log;
+
+  chat_state chat;
+  std::string token_hash;
+  bool loaded = false;        // the session row is known
+  connection_ptr conn;        // the socket frames go to, if any
+  bool attaching = false;     // an attach is waiting for the database
+  std::deque<std::pair<connection_ptr, attach_request>> waiting_attaches;
+
+  frame_outbox outbox;
+  std::deque<queued_reply> replies; // FIFO: one answer at a time
+  bool replying = false;
+  int reply_failures = 0;
+  std::size_t pending_stores = 0;
+  bool draining = false;
+  std::uint64_t linger_generation = 0;
+
+  ~session_state();
+};
+
+/// One conversation. It stores each user message through the persistence
+/// actor, acknowledges it after the commit, asks the responder for an answer,
+/// stores that, and only then sends it. Sockets come and go (attach/detach);
+/// the session outlives them for `linger` so a client can resume, and a
+/// fresh session actor can rebuild everything from the database.
+session_actor::behavior_type
+session_fun(session_actor::stateful_pointer<session_state> self,
+            std::shared_ptr<const service_directory> directory,
+            session_registry_actor registry, session_settings settings);
+
+} // namespace parley

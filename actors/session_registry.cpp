@@ -1,0 +1,115 @@
+#include "actors/session_registry.hpp"
+
+#include "actors/client_connection.hpp"
+#include "config/logging.hpp"
+#include "transport/protocol.hpp"
+
+namespace parley {
+
+namespace {
+
+using self_pointer
+  = session_registry_actor::stateful_pointer<session_registry_state>;
+
+void deliver_if_drained(self_pointer self) {
+  auto& st = self->state;
+  if (!st.draining || !st.live.empty())
+    return;
+  for (auto& promise : st.drain_waiters)
+    promise.deliver(st.drained);
+  st.drain_waiters.clear();
+}
+
+session_actor spawn_session(self_pointer self) {
+  auto& st = self->state;
+  auto registry = caf::actor_cast<session_registry_actor>(self);
+  auto session = self->spawn(session_fun, st.directory, registry, st.settings);
+  self->monitor(session);
+  st.live.emplace(session.address(), 0);
+  return session;
+}
+
+} // namespace
+
+session_registry_actor::behavior_type
+session_registry_fun(self_pointer self,
+                     std::shared_ptr<const service_directory> directory,
+                     session_settings settings) {
+  self->state.directory = std::move(directory);
+  self->state.settings = settings;
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto i = st.live.find(msg.source);
+    if (i == st.live.end())
+      return;
+    if (i->second != 0) {
+      auto j = st.by_id.find(i->second);
+      if (j != st.by_id.end() && j->second.address() == msg.source)
+        st.by_id.erase(j);
+    }
+    st.live.erase(i);
+    ++st.drained;
+    deliver_if_drained(self);
+  });
+  // Going down takes every session with it (they close their sockets).
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [addr, id] : self->state.live)
+      if (auto hdl = caf::actor_cast<caf::actor>(addr))
+        self->send_exit(hdl, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](attach_atom, connection_ptr& conn, attach_request& request) {
+      auto& st = self->state;
+      if (st.draining) {
+        conn->send(protocol::error_frame_text(
+          0, protocol::codes::shutting_down,
+          "the server is restarting; reconnect in a moment"));
+        conn->close(close_codes::going_away, "server shutting down");
+        return;
+      }
+      if (request.session_id != 0) {
+        auto i = st.by_id.find(request.session_id);
+        if (i != st.by_id.end()) {
+          self->send(i->second, attach_atom_v, std::move(conn),
+                     std::move(request));
+          return;
+        }
+      }
+      auto session = spawn_session(self);
+      if (request.session_id != 0) {
+        // Claimed at once: a second resume of the same session finds this
+        // actor, which checks the token for each socket.
+        st.by_id.emplace(request.session_id, session);
+        st.live[session.address()] = request.session_id;
+      }
+      self->send(session, attach_atom_v, std::move(conn), std::move(request));
+    },
+    [self](register_atom, std::int64_t session_id, session_actor& session) {
+      auto& st = self->state;
+      auto i = st.live.find(session.address());
+      if (i == st.live.end())
+        return; // already gone
+      i->second = session_id;
+      st.by_id[session_id] = std::move(session);
+    },
+    [self](count_atom) -> std::uint64_t { return self->state.live.size(); },
+    [self](drain_atom) -> caf::result<std::uint64_t> {
+      auto& st = self->state;
+      if (!st.draining) {
+        st.draining = true;
+        logger("session")->info("draining {} sessions", st.live.size());
+        for (auto& [addr, id] : st.live)
+          if (auto hdl = caf::actor_cast<session_actor>(addr))
+            self->send(hdl, drain_atom_v);
+      }
+      if (st.live.empty())
+        return st.drained;
+      auto promise = self->make_response_promise<std::uint64_t>();
+      st.drain_waiters.push_back(promise);
+      return promise;
+    },
+  };
+}
+
+} // namespace parley

@@ -1,0 +1,153 @@
+#include "actors/supervisor.hpp"
+
+#include <algorithm>
+
+#include "actors/errors.hpp"
+#include "actors/fallback_actor.hpp"
+#include "actors/session_registry.hpp"
+#include "config/logging.hpp"
+
+namespace parley {
+
+namespace {
+
+using self_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+
+constexpr const char* persistence_name = "persistence";
+constexpr const char* responder_name = "responder";
+constexpr const char* registry_name = "session_registry";
+
+std::shared_ptr<spdlog::logger> log() {
+  return logger("supervisor");
+}
+
+void start_child(self_pointer self, const std::string& name) {
+  auto& st = self->state;
+  caf::actor_addr addr;
+  if (name == persistence_name) {
+    auto hdl = st.settings.detach_persistence
+                 ? self->spawn<caf::detached>(persistence_fun,
+                                              st.settings.persistence)
+                 : self->spawn(persistence_fun, st.settings.persistence);
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.current.persistence = std::move(hdl);
+  } else if (name == responder_name) {
+    auto hdl = self->spawn(fallback_fun);
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.current.responder = std::move(hdl);
+  } else {
+    std::shared_ptr<const service_directory> dir = st.directory;
+    auto hdl = self->spawn(session_registry_fun, dir, st.settings.session);
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.current.registry = std::move(hdl);
+  }
+  auto& child = st.children[name];
+  child.addr = addr;
+  child.running = true;
+  child.started_at = std::chrono::steady_clock::now();
+  st.directory->set(st.current);
+}
+
+caf::timespan restart_delay(const supervisor_settings& settings,
+                            int failures) {
+  auto delay = settings.restart_base;
+  for (int i = 1; i < failures && delay < settings.restart_cap; ++i)
+    delay *= 2;
+  return std::min(delay, settings.restart_cap);
+}
+
+} // namespace
+
+supervisor_actor::behavior_type
+supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
+               supervisor_settings settings) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.directory = std::move(dir);
+  for (auto name : {persistence_name, responder_name, registry_name})
+    start_child(self, name);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.stopping)
+      return;
+    for (auto& [name, child] : st.children) {
+      if (child.addr != msg.source)
+        continue;
+      child.running = false;
+      child.last_error = describe(msg.reason);
+      // A child that ran for a while starts its backoff afresh.
+      auto uptime = std::chrono::steady_clock::now() - child.started_at;
+      if (uptime > st.settings.restart_cap)
+        child.consecutive_failures = 0;
+      ++child.consecutive_failures;
+      auto delay = restart_delay(st.settings, child.consecutive_failures);
+      log()->error("{} died ({}); restarting in {} ms", name,
+                   child.last_error,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(delay)
+                     .count());
+      self->delayed_send(self, delay, restart_atom_v, name);
+      return;
+    }
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    st.stopping = true;
+    for (auto& [name, child] : st.children)
+      if (auto hdl = caf::actor_cast<caf::actor>(child.addr))
+        self->send_exit(hdl, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](restart_atom, const std::string& name) {
+      auto& st = self->state;
+      if (st.stopping || st.children[name].running)
+        return;
+      ++st.children[name].restarts;
+      start_child(self, name);
+      log()->info("{} restarted ({} restarts so far)", name,
+                  st.children[name].restarts);
+    },
+    [self](health_atom) -> caf::result<health_report> {
+      auto& st = self->state;
+      auto report = std::make_shared<health_report>();
+      for (auto& [name, child] : st.children)
+        report->services.push_back(service_status{
+          name, child.running ? "running" : "restarting", child.restarts,
+          child.last_error});
+      auto promise = self->make_response_promise<health_report>();
+      auto ask_registry = [self, report, promise]() mutable {
+        self
+          ->request(self->state.current.registry,
+                    self->state.settings.health_timeout, count_atom_v)
+          .then(
+            [report, promise](std::uint64_t live) mutable {
+              report->live_sessions = live;
+              promise.deliver(*report);
+            },
+            [report, promise](caf::error&) mutable {
+              promise.deliver(*report);
+            });
+      };
+      self
+        ->request(st.current.persistence, st.settings.health_timeout,
+                  health_atom_v)
+        .then(
+          [report, ask_registry](std::string& backend) mutable {
+            report->database_ok = true;
+            report->database_backend = std::move(backend);
+            ask_registry();
+          },
+          [report, ask_registry](caf::error& err) mutable {
+            report->database_ok = false;
+            report->database_error = describe(err);
+            ask_registry();
+          });
+      return promise;
+    },
+  };
+}
+
+} // namespace parley

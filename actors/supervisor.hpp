@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "actors/persistence_actor.hpp"
+#include "actors/service_directory.hpp"
+#include "actors/session_actor.hpp"
+
+namespace parley {
+
+struct supervisor_settings {
+  persistence_settings persistence;
+  session_settings session;
+  /// Detached: SOCI blocks, so the persistence actor gets its own thread.
+  /// Deterministic tests run it on the test scheduler instead.
+  bool detach_persistence = true;
+  caf::timespan restart_base = std::chrono::milliseconds{100};
+  caf::timespan restart_cap = std::chrono::seconds{10};
+  caf::timespan health_timeout = std::chrono::seconds{2};
+};
+
+/// What the supervisor knows about one child.
+struct supervised_child {
+  caf::actor_addr addr;
+  bool running = false;
+  std::int32_t restarts = 0;
+  int consecutive_failures = 0;
+  std::string last_error;
+  std::chrono::steady_clock::time_point started_at;
+};
+
+struct supervisor_state {
+  static inline const char* name = "supervisor";
+
+  supervisor_settings settings;
+  std::shared_ptr<service_directory> directory;
+  services current;
+  std::map<std::string, supervised_child> children;
+  bool stopping = false;
+};
+
+/// Owns the long-lived actors (persistence, responder, session registry):
+/// spawns them, publishes their handles in the directory, monitors them and
+/// restarts one that dies, after a delay doubling from restart_base to
+/// restart_cap while it keeps dying. An exit message takes the children
+/// down with it.
+supervisor_actor::behavior_type
+supervisor_fun(supervisor_actor::stateful_pointer<supervisor_state> self,
+               std::shared_ptr<service_directory> directory,
+               supervisor_settings settings);
+
+} // namespace parley

@@ -1,0 +1,188 @@
+#include "app/server.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "actors/service_directory.hpp"
+#include "actors/supervisor.hpp"
+#include "config/logging.hpp"
+#include "storage/database.hpp"
+#include "storage/storage_error.hpp"
+#include "transport/listener.hpp"
+#include "transport/server_context.hpp"
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace parley {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  return logger("main");
+}
+
+/// Creates or upgrades the schema before anything else runs: a database
+/// that cannot be prepared is a start-up failure, not a runtime one.
+bool prepare_database(const server_config& config) {
+  try {
+    storage::database db{config.database};
+    auto version = storage::migrate(db);
+    log()->info("database {} ready (schema version {})", db.description(),
+                version);
+    return true;
+  } catch (const storage::storage_error& err) {
+    log()->critical("cannot prepare the database {}: {}",
+                    config.database.redacted(), err.what());
+    return false;
+  }
+}
+
+supervisor_settings make_supervisor_settings(const server_config& config) {
+  supervisor_settings result;
+  result.persistence.url = config.database;
+  result.session.history_limit = config.history_limit;
+  result.session.linger = config.session_linger;
+  return result;
+}
+
+transport::transport_limits make_limits(const server_config& config) {
+  transport::transport_limits result;
+  result.max_message_bytes = config.max_message_bytes;
+  return result;
+}
+
+/// Waits (bounded) for every WebSocket to finish its close handshake.
+void await_connections_closed(const transport::server_context& ctx,
+                              std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (ctx.open_connections.load() > 0
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+}
+
+} // namespace
+
+int run_server(const server_config& config) {
+  if (!std::filesystem::is_directory(config.knowledge_dir))
+    log()->warn("knowledge folder {} does not exist; the knowledge base is "
+                "empty",
+                config.knowledge_dir);
+  if (!prepare_database(config))
+    return 1;
+
+  caf::actor_system_config caf_config;
+  caf_config.set("scheduler.max-threads", config.worker_threads);
+  caf_config.add_message_types<caf::id_block::parley>();
+  caf_config.add_error_category(
+    error_category(), [](std::uint8_t code, caf::atom_value,
+                         const caf::message& ctx) {
+      return describe(make_error(static_cast<errc>(code),
+                                 ctx.match_elements<std::string>()
+                                   ? ctx.get_as<std::string>(0)
+                                   : std::string{}));
+    });
+  caf::actor_system system{caf_config};
+
+  auto directory = std::make_shared<service_directory>();
+  auto supervisor = system.spawn(supervisor_fun, directory,
+                                 make_supervisor_settings(config));
+  net::io_context ioc{static_cast<int>(config.io_threads)};
+  transport::server_context ctx{system, directory, supervisor,
+                                make_limits(config)};
+  std::vector<std::thread> io_threads;
+  std::shared_ptr<transport::listener> acceptor;
+  {
+    caf::scoped_actor self{system};
+    // The supervisor's first answer also tells whether the database works.
+    self->request(supervisor, std::chrono::seconds{10}, health_atom_v)
+      .receive(
+        [](const health_report& report) {
+          if (!report.database_ok)
+            log()->warn("database not reachable yet: {}",
+                        report.database_error);
+        },
+        [](const caf::error& err) {
+          log()->warn("supervisor did not report: {}", describe(err));
+        });
+
+    boost::system::error_code ec;
+    tcp::resolver resolver{ioc};
+    auto endpoints = resolver.resolve(config.host, std::to_string(config.port),
+                                      tcp::resolver::passive, ec);
+    if (ec || endpoints.empty()) {
+      log()->critical("--host: cannot resolve '{}': {}", config.host,
+                      ec.message());
+      self->send_exit(supervisor, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    acceptor = std::make_shared<transport::listener>(ioc, ctx);
+    ec = acceptor->open(endpoints.begin()->endpoint());
+    if (ec) {
+      log()->critical("cannot listen on {}:{}: {}", config.host, config.port,
+                      ec.message());
+      self->send_exit(supervisor, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    acceptor->run();
+
+    std::promise<int> stop;
+    net::signal_set signals{ioc, SIGINT, SIGTERM};
+    signals.async_wait([&stop](const boost::system::error_code& ec, int sig) {
+      stop.set_value(ec ? 0 : sig);
+    });
+    for (std::size_t i = 0; i < config.io_threads; ++i)
+      io_threads.emplace_back([&ioc] { ioc.run(); });
+    auto bound = acceptor->local_endpoint();
+    auto address = bound.address().to_string();
+    if (bound.address().is_v6())
+      address = "[" + address + "]";
+    log()->info("listening on http://{}:{}", address, bound.port());
+
+    auto sig = stop.get_future().get();
+    log()->info("received {}; shutting down", sig == SIGINT ? "SIGINT"
+                                                           : "SIGTERM");
+    acceptor->stop();
+    auto registry = directory->get()->registry;
+    auto drained = false;
+    self->request(registry, config.shutdown_timeout, drain_atom_v)
+      .receive(
+        [&](std::uint64_t sessions) {
+          drained = true;
+          log()->info("{} sessions finished", sessions);
+        },
+        [&](const caf::error& err) {
+          log()->warn("sessions did not finish within {} ms ({}); closing "
+                      "them",
+                      config.shutdown_timeout.count(), describe(err));
+        });
+    // Stopping the supervisor stops the registry, which stops whatever
+    // sessions are left; the persistence actor commits what it holds.
+    self->send_exit(supervisor, caf::exit_reason::user_shutdown);
+    await_connections_closed(ctx, drained ? std::chrono::milliseconds{2000}
+                                          : std::chrono::milliseconds{500});
+  }
+  ioc.stop();
+  for (auto& thread : io_threads)
+    thread.join();
+  // Actors may still hold connections; they release them while the (now
+  // stopped) io_context is alive.
+  system.await_all_actors_done();
+  acceptor.reset();
+  log()->info("stopped");
+  return 0;
+}
+
+} // namespace parley

@@ -1,0 +1,406 @@
+#include "config/server_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <system_error>
+
+#include <boost/program_options.hpp>
+#include <unistd.h>
+
+#include "config/config_error.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace parley {
+
+namespace {
+
+// Limits of the validation; the help text quotes the same numbers.
+constexpr std::uint64_t max_threads = 64;
+constexpr std::uint64_t max_message_bytes_limit = 16 * 1024 * 1024;
+constexpr std::uint64_t max_history_limit = 1000;
+constexpr double max_timeout_seconds = 3600;
+
+/// One setting that can come from a flag, the environment or `.env`.
+struct option_spec {
+  const char* flag; // without the leading "--"
+  const char* env;
+
+  std::string label() const {
+    return std::string{"--"} + flag + " / " + env;
+  }
+};
+
+constexpr option_spec opt_host{"host", "BACKEND_HOST"};
+constexpr option_spec opt_port{"port", "BACKEND_PORT"};
+constexpr option_spec opt_database_url{"database-url", "DATABASE_URL"};
+constexpr option_spec opt_knowledge_dir{"knowledge-dir", "KNOWLEDGE_DIR"};
+constexpr option_spec opt_log_level{"log-level", "LOG_LEVEL"};
+constexpr option_spec opt_log_format{"log-format", "LOG_FORMAT"};
+constexpr option_spec opt_max_message_bytes{"max-message-bytes",
+                                            "PARLEY_MAX_MESSAGE_BYTES"};
+constexpr option_spec opt_io_threads{"io-threads", "PARLEY_IO_THREADS"};
+constexpr option_spec opt_worker_threads{"worker-threads",
+                                         "PARLEY_WORKER_THREADS"};
+constexpr option_spec opt_shutdown_timeout{"shutdown-timeout",
+                                           "PARLEY_SHUTDOWN_TIMEOUT"};
+constexpr option_spec opt_session_linger{"session-linger",
+                                         "PARLEY_SESSION_LINGER"};
+constexpr option_spec opt_history_limit{"history-limit",
+                                        "PARLEY_HISTORY_LIMIT"};
+
+[[noreturn]] void fail(const option_spec& opt, const std::string& what) {
+  throw config_error(opt.label() + ": " + what);
+}
+
+/// Quotes a user-supplied value for an error message, cut short so that a
+/// pasted blob does not flood the one-line error.
+std::string shown(std::string_view text) {
+  constexpr size_t max_len = 60;
+  if (text.size() <= max_len)
+    return "'" + std::string{text} + "'";
+  return "'" + std::string{text.substr(0, max_len)} + "...'";
+}
+
+std::string to_lower(std::string_view text) {
+  std::string result(text);
+  std::transform(result.begin(), result.end(), result.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return result;
+}
+
+/// Seconds as short text for the help: 5000ms -> "5", 1500ms -> "1.5".
+std::string seconds_text(std::chrono::milliseconds value) {
+  auto ms = value.count();
+  auto text = std::to_string(ms / 1000);
+  if (auto frac = ms % 1000; frac != 0) {
+    auto digits = std::to_string(1000 + frac).substr(1);
+    while (digits.back() == '0')
+      digits.pop_back();
+    text += '.' + digits;
+  }
+  return text;
+}
+
+std::optional<std::uint64_t> parse_whole(std::string_view text) {
+  if (text.empty()
+      || text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
+                                   value);
+  if (ec != std::errc{} || end != text.data() + text.size())
+    return std::nullopt; // out of range for uint64
+  return value;
+}
+
+std::uint64_t whole_in_range(const option_spec& opt, std::string_view text,
+                             std::uint64_t min, std::uint64_t max) {
+  auto value = parse_whole(text);
+  if (!value || *value < min || *value > max)
+    fail(opt, shown(text) + " is not a whole number in " + std::to_string(min)
+                + ".." + std::to_string(max));
+  return *value;
+}
+
+std::chrono::milliseconds seconds_in_range(const option_spec& opt,
+                                           std::string_view text) {
+  auto bad = [&] {
+    fail(opt, shown(text) + " is not a number of seconds (more than 0, at "
+                "most 3600; fractions allowed)");
+  };
+  double seconds = 0;
+  // from_chars would also take "inf", "nan" and a leading '-'.
+  if (text.empty()
+      || text.find_first_not_of("0123456789.eE+-") != std::string_view::npos
+      || text.front() == '-' || text.front() == '+')
+    bad();
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
+                                   seconds);
+  if (ec != std::errc{} || end != text.data() + text.size()
+      || !std::isfinite(seconds) || seconds <= 0
+      || seconds > max_timeout_seconds)
+    bad();
+  auto ms = std::llround(seconds * 1000);
+  if (ms < 1)
+    fail(opt, shown(text) + " is shorter than one millisecond");
+  return std::chrono::milliseconds{ms};
+}
+
+std::string normalize_log_level(const option_spec& opt,
+                                std::string_view text) {
+  auto level = to_lower(text);
+  if (level == "warning")
+    return "warn";
+  for (auto known : {"trace", "debug", "info", "warn", "error", "critical",
+                     "off"})
+    if (level == known)
+      return level;
+  fail(opt, shown(text) + " is not a log level (trace, debug, info, warn, "
+                          "warning, error, critical, off)");
+}
+
+log_format parse_log_format(const option_spec& opt, std::string_view text) {
+  auto fmt = to_lower(text);
+  if (fmt == "text")
+    return log_format::text;
+  if (fmt == "json")
+    return log_format::json;
+  fail(opt, shown(text) + " is not a log format (text, json)");
+}
+
+void check_knowledge_dir(const option_spec& opt, const std::string& dir) {
+  std::error_code ec;
+  auto status = fs::status(dir, ec);
+  if (!fs::exists(status))
+    fail(opt, shown(dir) + " does not exist");
+  if (!fs::is_directory(status))
+    fail(opt, shown(dir) + " is not a directory");
+  // Opening it is the honest test for "readable": permissions alone do not
+  // tell, e.g. for root or with ACLs.
+  fs::directory_iterator probe(dir, ec);
+  if (ec)
+    fail(opt, shown(dir) + " cannot be read: " + ec.message());
+}
+
+po::options_description make_options(const server_config& defaults) {
+  po::options_description desc(
+    "Options (a flag beats the environment, which beats .env, which beats "
+    "the default)",
+    100, 50);
+  auto text = [](const char* what, const std::string& def,
+                 const option_spec& opt) {
+    return std::string{what} + " (default: " + def + "; env " + opt.env + ")";
+  };
+  auto str = [](const char* name) {
+    return po::value<std::string>()->value_name(name);
+  };
+  desc.add_options()("help,h", "print this help and exit");
+  desc.add_options()(opt_host.flag, str("ADDR"),
+                     text("address to listen on", defaults.host, opt_host)
+                       .c_str());
+  desc.add_options()(opt_port.flag, str("PORT"),
+                     text("port to listen on, 0 picks a free one",
+                          std::to_string(defaults.port), opt_port)
+                       .c_str());
+  desc.add_options()(opt_database_url.flag, str("URL"),
+                     text("sqlite:///path, postgresql://... or mysql://...",
+                          defaults.database_url_text, opt_database_url)
+                       .c_str());
+  desc.add_options()(opt_knowledge_dir.flag, str("DIR"),
+                     text("folder of knowledge files; must exist when set",
+                          defaults.knowledge_dir, opt_knowledge_dir)
+                       .c_str());
+  desc.add_options()(opt_log_level.flag, str("LEVEL"),
+                     text("trace, debug, info, warn, error, critical or off",
+                          defaults.log_level, opt_log_level)
+                       .c_str());
+  desc.add_options()(opt_log_format.flag, str("FORMAT"),
+                     text("text or json",
+                          defaults.log_fmt == log_format::json ? "json"
+                                                               : "text",
+                          opt_log_format)
+                       .c_str());
+  desc.add_options()(opt_max_message_bytes.flag, str("N"),
+                     text("largest accepted chat message in bytes, 1..16777216",
+                          std::to_string(defaults.max_message_bytes),
+                          opt_max_message_bytes)
+                       .c_str());
+  desc.add_options()(opt_io_threads.flag, str("N"),
+                     text("threads serving sockets, 1..64",
+                          std::to_string(defaults.io_threads), opt_io_threads)
+                       .c_str());
+  desc.add_options()(opt_worker_threads.flag, str("N"),
+                     text("threads running actors, 1..64",
+                          std::to_string(defaults.worker_threads),
+                          opt_worker_threads)
+                       .c_str());
+  desc.add_options()(opt_shutdown_timeout.flag, str("SECONDS"),
+                     text("grace period for a clean stop, up to 3600",
+                          seconds_text(defaults.shutdown_timeout),
+                          opt_shutdown_timeout)
+                       .c_str());
+  desc.add_options()(opt_session_linger.flag, str("SECONDS"),
+                     text("how long a disconnected session waits for its "
+                          "client, up to 3600",
+                          seconds_text(defaults.session_linger),
+                          opt_session_linger)
+                       .c_str());
+  desc.add_options()(opt_history_limit.flag, str("N"),
+                     text("earlier messages given to the assistant, 0..1000",
+                          std::to_string(defaults.history_limit),
+                          opt_history_limit)
+                       .c_str());
+  return desc;
+}
+
+/// Looks a setting up in rising precedence. An empty environment or `.env`
+/// value counts as unset (shells and compose files often export `X=`); an
+/// empty flag value is explicit and gets validated.
+class setting_lookup {
+public:
+  setting_lookup(const po::variables_map& flags, const env_map& dotenv,
+                 const env_map& environment)
+    : flags_(flags), dotenv_(dotenv), environment_(environment) {
+    // nop
+  }
+
+  std::optional<std::string> operator()(const option_spec& opt) const {
+    if (auto i = flags_.find(opt.flag); i != flags_.end())
+      return i->second.as<std::string>();
+    if (auto i = environment_.find(opt.env);
+        i != environment_.end() && !i->second.empty())
+      return i->second;
+    if (auto i = dotenv_.find(opt.env); i != dotenv_.end() && !i->second.empty())
+      return i->second;
+    return std::nullopt;
+  }
+
+private:
+  const po::variables_map& flags_;
+  const env_map& dotenv_;
+  const env_map& environment_;
+};
+
+} // namespace
+
+config_load_result load_server_config(int argc, const char* const* argv,
+                                      const env_map& dotenv,
+                                      const env_map& environment) {
+  config_load_result result;
+  auto& cfg = result.config;
+  auto desc = make_options(cfg);
+  po::variables_map flags;
+  // Without a (here empty) positional description, Boost silently drops
+  // stray words such as a forgotten "--" before an option name.
+  po::positional_options_description no_positionals;
+  try {
+    // No abbreviations: "--po" must not silently mean "--port".
+    auto style = po::command_line_style::default_style
+                 & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv)
+                .options(desc)
+                .positional(no_positionals)
+                .style(style)
+                .run(),
+              flags);
+  } catch (const po::unknown_option& e) {
+    auto name = e.get_option_name(); // "--name=value" for the = spelling
+    throw config_error("unknown option " + shown(name.substr(0, name.find('=')))
+                       + " (see --help)");
+  } catch (const po::too_many_positional_options_error&) {
+    throw config_error("unexpected command-line argument: every setting is an "
+                       "option such as --port 8080 (see --help)");
+  } catch (const po::error& e) {
+    throw config_error(std::string{"command line: "} + e.what());
+  }
+  if (flags.count("help") > 0) {
+    // Help must work even when the environment holds a bad value.
+    std::ostringstream out;
+    auto program = argc > 0 && argv[0] != nullptr && *argv[0] != '\0'
+                     ? std::string{argv[0]}
+                     : std::string{"parley"};
+    out << "Usage: " << program << " [options]\n\n" << desc;
+    result.help = true;
+    result.help_text = out.str();
+    return result;
+  }
+  setting_lookup lookup{flags, dotenv, environment};
+  if (auto v = lookup(opt_host)) {
+    if (v->empty())
+      fail(opt_host, "must not be empty");
+    cfg.host = *v;
+  }
+  if (auto v = lookup(opt_port)) {
+    auto port = parse_whole(*v);
+    if (!port || *port > 65535)
+      fail(opt_port, shown(*v) + " is not a port number (0..65535)");
+    cfg.port = static_cast<std::uint16_t>(*port);
+  }
+  if (auto v = lookup(opt_database_url))
+    cfg.database_url_text = *v;
+  try {
+    cfg.database = parse_database_url(cfg.database_url_text);
+  } catch (const config_error& e) {
+    // parse_database_url's messages never contain the password.
+    std::string what = e.what();
+    constexpr std::string_view prefix = "DATABASE_URL: ";
+    if (what.compare(0, prefix.size(), prefix) == 0)
+      what.erase(0, prefix.size());
+    fail(opt_database_url, what);
+  }
+  if (auto v = lookup(opt_knowledge_dir)) {
+    cfg.knowledge_dir = *v;
+    cfg.knowledge_dir_explicit = true;
+    check_knowledge_dir(opt_knowledge_dir, cfg.knowledge_dir);
+  }
+  if (auto v = lookup(opt_log_level))
+    cfg.log_level = normalize_log_level(opt_log_level, *v);
+  if (auto v = lookup(opt_log_format))
+    cfg.log_fmt = parse_log_format(opt_log_format, *v);
+  if (auto v = lookup(opt_max_message_bytes))
+    cfg.max_message_bytes = whole_in_range(opt_max_message_bytes, *v, 1,
+                                           max_message_bytes_limit);
+  if (auto v = lookup(opt_io_threads))
+    cfg.io_threads = whole_in_range(opt_io_threads, *v, 1, max_threads);
+  if (auto v = lookup(opt_worker_threads))
+    cfg.worker_threads = whole_in_range(opt_worker_threads, *v, 1,
+                                        max_threads);
+  if (auto v = lookup(opt_shutdown_timeout))
+    cfg.shutdown_timeout = seconds_in_range(opt_shutdown_timeout, *v);
+  if (auto v = lookup(opt_session_linger))
+    cfg.session_linger = seconds_in_range(opt_session_linger, *v);
+  if (auto v = lookup(opt_history_limit))
+    cfg.history_limit = whole_in_range(opt_history_limit, *v, 0,
+                                       max_history_limit);
+  return result;
+}
+
+env_map read_dotenv_file(const std::string& directory) {
+  auto file = fs::path{directory} / ".env";
+  std::error_code ec;
+  auto status = fs::status(file, ec);
+  if (status.type() == fs::file_type::not_found)
+    return {};
+  if (ec)
+    throw config_error(file.string() + ": " + ec.message());
+  if (fs::is_directory(status))
+    throw config_error(file.string() + ": is a directory, not a file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw config_error(file.string() + ": cannot be read");
+  // Not `out << in.rdbuf()`: that reports an empty file as a failure.
+  std::string text{std::istreambuf_iterator<char>{in},
+                   std::istreambuf_iterator<char>{}};
+  if (in.bad())
+    throw config_error(file.string() + ": cannot be read");
+  try {
+    return parse_dotenv(text);
+  } catch (const config_error& e) {
+    throw config_error(file.string() + ": " + e.what());
+  }
+}
+
+env_map process_environment() {
+  env_map result;
+  for (char** entry = ::environ; entry != nullptr && *entry != nullptr;
+       ++entry) {
+    std::string_view text{*entry};
+    auto eq = text.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+      continue;
+    result.emplace(std::string{text.substr(0, eq)},
+                   std::string{text.substr(eq + 1)});
+  }
+  return result;
+}
+
+} // namespace parley

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "config/database_url.hpp"
+#include "config/dotenv.hpp"
+
+namespace parley {
+
+enum class log_format { text, json };
+
+/// Everything Parley reads at start-up. Defaults are the embedded defaults of
+/// `./tools/run`; each field names its environment variable and flag.
+struct server_config {
+  std::string host = "127.0.0.1";                 // BACKEND_HOST, --host
+  std::uint16_t port = 3001;                      // BACKEND_PORT, --port
+  std::string database_url_text = "sqlite:///./data/parley.db"; // DATABASE_URL
+  database_url database;                          // parsed database_url_text
+  std::string knowledge_dir = "./knowledge";      // KNOWLEDGE_DIR
+  bool knowledge_dir_explicit = false;            // set by env or flag
+  std::string log_level = "info";                 // LOG_LEVEL, --log-level
+  log_format log_fmt = log_format::text;          // LOG_FORMAT, --log-format
+  std::size_t max_message_bytes = 16 * 1024;     // PARLEY_MAX_MESSAGE_BYTES
+  std::size_t io_threads = 1;                     // PARLEY_IO_THREADS
+  std::size_t worker_threads = 2;                 // PARLEY_WORKER_THREADS
+  std::chrono::milliseconds shutdown_timeout{5000}; // PARLEY_SHUTDOWN_TIMEOUT (s)
+  std::chrono::milliseconds session_linger{30000};  // PARLEY_SESSION_LINGER (s)
+  std::size_t history_limit = 20;                 // PARLEY_HISTORY_LIMIT
+};
+
+/// Result of reading the command line: either a configuration to run with or
+/// a help text to print.
+struct config_load_result {
+  server_config config;
+  bool help = false;
+  std::string help_text;
+};
+
+/// Builds the configuration from, in rising precedence: the embedded
+/// defaults, `dotenv` (the parsed `.env` file), `environment` (the process
+/// environment), and the command-line flags. Validates every value; throws
+/// config_error with one line naming the option on the first bad one.
+config_load_result load_server_config(int argc, const char* const* argv,
+                                      const env_map& dotenv,
+                                      const env_map& environment);
+
+/// Reads `.env` from `directory` if it exists (an unreadable or malformed
+/// file is a config_error); an absent file gives an empty map.
+env_map read_dotenv_file(const std::string& directory);
+
+/// The process environment as a map.
+env_map process_environment();
+
+} // namespace parley

@@ -1,0 +1,788 @@
+#include "storage/chat_repository.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <utility>
+
+#include <soci/soci.h>
+
+#include "storage/database.hpp"
+#include "storage/error_translation.hpp"
+#include "storage/storage_error.hpp"
+
+namespace parley::storage {
+
+namespace {
+
+// -- column buffers -----------------------------------------------------------
+
+/// A bound value and its NULL indicator. Every column gets an indicator: the
+/// LEFT JOIN lookups below return all-NULL message columns when nothing
+/// matched, and SOCI throws on NULL without one.
+template <class T>
+struct column {
+  T value{};
+  soci::indicator ind = soci::i_ok;
+
+  T get() const {
+    return ind == soci::i_ok ? value : T{};
+  }
+
+  void set(T x) {
+    value = std::move(x);
+    ind = soci::i_ok;
+  }
+
+  /// Empty strings and zero ids are stored as NULL ("none").
+  void set_or_null(T x) {
+    ind = x == T{} ? soci::i_null : soci::i_ok;
+    value = std::move(x);
+  }
+};
+
+// SOCI's use/into containers keep a reference to a temporary name string:
+// they must reach exchange() within the full-expression that creates them.
+template <class T>
+void into(soci::statement& st, column<T>& col) {
+  st.exchange(soci::into(col.value, col.ind));
+}
+
+template <class T>
+void use(soci::statement& st, column<T>& col) {
+  st.exchange(soci::use(col.value, col.ind));
+}
+
+// long long rather than std::int64_t (long here): SOCI's native 64-bit type.
+struct message_row {
+  column<long long> id;
+  column<long long> session_id;
+  column<long long> user_id;
+  column<int> is_user;
+  column<std::string> role;
+  column<std::string> content;
+  column<std::string> message_type;
+  column<int> tokens_used;
+  column<double> response_time;
+  column<std::string> client_id;
+  column<long long> reply_to;
+  column<long long> seq;
+  column<std::string> source;
+  column<std::string> finish_reason;
+  column<std::string> created_at;
+
+  /// True when the row is the NULL side of a LEFT JOIN.
+  bool is_null() const {
+    return id.ind == soci::i_null;
+  }
+
+  message_record to_record() const {
+    message_record result;
+    result.id = id.get();
+    result.session_id = session_id.get();
+    result.user_id = user_id.get();
+    result.is_user = is_user.get() != 0;
+    result.role = role.get();
+    result.content = content.get();
+    result.message_type = message_type.get();
+    result.tokens_used = tokens_used.get();
+    result.response_time = response_time.get();
+    result.client_id = client_id.get();
+    result.reply_to = reply_to.get();
+    result.seq = seq.get();
+    result.source = source.get();
+    result.finish_reason = finish_reason.get();
+    result.created_at = created_at.get();
+    return result;
+  }
+};
+
+// Select list matching bind_into(message_row); the table alias is `m`.
+constexpr const char* message_columns
+  = "m.id, m.session_id, m.user_id, m.is_user, m.role, m.content, "
+    "m.message_type, m.tokens_used, m.response_time, m.client_id, "
+    "m.reply_to, m.seq, m.source, m.finish_reason, m.created_at";
+
+void bind_into(soci::statement& st, message_row& row) {
+  into(st, row.id);
+  into(st, row.session_id);
+  into(st, row.user_id);
+  into(st, row.is_user);
+  into(st, row.role);
+  into(st, row.content);
+  into(st, row.message_type);
+  into(st, row.tokens_used);
+  into(st, row.response_time);
+  into(st, row.client_id);
+  into(st, row.reply_to);
+  into(st, row.seq);
+  into(st, row.source);
+  into(st, row.finish_reason);
+  into(st, row.created_at);
+}
+
+struct session_row {
+  column<long long> id;
+  column<long long> user_id;
+  column<std::string> title;
+  column<std::string> status;
+  column<std::string> channel;
+  column<std::string> resume_token_hash;
+  column<std::string> created_at;
+  column<std::string> updated_at;
+
+  session_record to_record() const {
+    session_record result;
+    result.id = id.get();
+    result.user_id = user_id.get();
+    result.title = title.get();
+    result.status = status.get();
+    result.channel = channel.get();
+    result.resume_token_hash = resume_token_hash.get();
+    result.created_at = created_at.get();
+    result.updated_at = updated_at.get();
+    return result;
+  }
+};
+
+// -- helpers ------------------------------------------------------------------
+
+/// Runs a query and keeps its first row in the bound buffers (taken by
+/// `take`). Steps to the end afterwards: an unfinished SQLite statement
+/// would keep its read snapshot (and block checkpoints and DROP TABLE).
+template <class Take>
+bool fetch_one(soci::statement& st, Take&& take) {
+  st.execute();
+  if (!st.fetch())
+    return false;
+  take();
+  while (st.fetch()) {
+    // drain
+  }
+  return true;
+}
+
+/// Opens a transaction unless the caller has one; commits only its own.
+class own_transaction {
+public:
+  explicit own_transaction(database& db) : db_(db), owned_(!db.in_transaction()) {
+    if (owned_)
+      db_.begin();
+  }
+
+  ~own_transaction() {
+    if (owned_)
+      db_.rollback();
+  }
+
+  own_transaction(const own_transaction&) = delete;
+  own_transaction& operator=(const own_transaction&) = delete;
+
+  void commit() {
+    if (owned_) {
+      owned_ = false;
+      db_.commit();
+    }
+  }
+
+private:
+  database& db_;
+  bool owned_;
+};
+
+std::string json_string(const std::string& text) {
+  std::string result = "\"";
+  for (unsigned char ch : text) {
+    switch (ch) {
+      case '"':
+        result += "\\\"";
+        break;
+      case '\\':
+        result += "\\\\";
+        break;
+      case '\n':
+        result += "\\n";
+        break;
+      case '\r':
+        result += "\\r";
+        break;
+      case '\t':
+        result += "\\t";
+        break;
+      default:
+        if (ch < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(ch));
+          result += buf;
+        } else {
+          result += static_cast<char>(ch);
+        }
+    }
+  }
+  result += '"';
+  return result;
+}
+
+[[noreturn]] void throw_unknown_session(const char* operation,
+                                        std::int64_t session_id) {
+  throw storage_error(storage_errc::not_found,
+                      std::string{operation} + ": no chat session with id "
+                        + std::to_string(session_id));
+}
+
+} // namespace
+
+// -- prepared statements ------------------------------------------------------
+
+/// Parameter and result buffers plus the statements bound to them. Each
+/// statement is prepared on first use and then only re-executed: on
+/// PostgreSQL that is a server-side prepared statement, on SQLite a cached
+/// sqlite3_stmt. Buffers come first so that they outlive the statements.
+struct chat_repository::statements {
+  explicit statements(database& db)
+    : sql(db.sql()), returning(db.backend() == db_backend::postgresql) {
+    // nop
+  }
+
+  soci::session& sql;
+  bool returning; // PostgreSQL: new ids come from INSERT ... RETURNING id
+
+  // Parameters.
+  long long session_id = 0;
+  long long number = 0; // seq, reply_to, message id or limit
+  column<std::string> client_id;
+
+  // Rows written and read.
+  message_row message_in;
+  message_row message_out;
+  column<long long> joined_session; // chat_sessions.id of the lookups
+  session_row session_in;
+  session_row session_out;
+  std::string event_type;
+  std::string event_payload;
+  std::string event_created_at;
+  long long new_id = 0;
+  long long scalar = 0;
+
+  std::unique_ptr<soci::statement> insert_session_st;
+  std::unique_ptr<soci::statement> insert_event_st;
+  std::unique_ptr<soci::statement> find_session_st;
+  std::unique_ptr<soci::statement> user_lookup_st;
+  std::unique_ptr<soci::statement> assistant_lookup_st;
+  std::unique_ptr<soci::statement> find_reply_st;
+  std::unique_ptr<soci::statement> insert_message_st;
+  std::unique_ptr<soci::statement> after_seq_st;
+  std::unique_ptr<soci::statement> unanswered_st;
+  std::unique_ptr<soci::statement> recent_st;
+  std::unique_ptr<soci::statement> max_seq_st;
+  std::unique_ptr<soci::statement> count_st;
+
+  template <class Bind>
+  soci::statement& prepared(std::unique_ptr<soci::statement>& slot,
+                            const std::string& query, Bind&& bind) {
+    if (!slot) {
+      auto st = std::make_unique<soci::statement>(sql);
+      bind(*st);
+      st->alloc();
+      st->prepare(query);
+      st->define_and_bind();
+      slot = std::move(st);
+    }
+    return *slot;
+  }
+
+  /// Inserts `message_in` and returns its id.
+  long long insert_message() {
+    std::string query
+      = "INSERT INTO messages (session_id, user_id, is_user, role, content, "
+        "message_type, tokens_used, response_time, client_id, reply_to, seq, "
+        "source, finish_reason, created_at) VALUES (:session_id, :user_id, "
+        ":is_user, :role, :content, :message_type, :tokens_used, "
+        ":response_time, :client_id, :reply_to, :seq, :source, "
+        ":finish_reason, :created_at)";
+    if (returning)
+      query += " RETURNING id";
+    auto& st = prepared(insert_message_st, query, [this](soci::statement& stmt) {
+      auto& row = message_in;
+      use(stmt, row.session_id);
+      use(stmt, row.user_id);
+      use(stmt, row.is_user);
+      use(stmt, row.role);
+      use(stmt, row.content);
+      use(stmt, row.message_type);
+      use(stmt, row.tokens_used);
+      use(stmt, row.response_time);
+      use(stmt, row.client_id);
+      use(stmt, row.reply_to);
+      use(stmt, row.seq);
+      use(stmt, row.source);
+      use(stmt, row.finish_reason);
+      use(stmt, row.created_at);
+      if (returning)
+        stmt.exchange(soci::into(new_id));
+    });
+    return execute_insert(st, "messages");
+  }
+
+  long long insert_session() {
+    std::string query
+      = "INSERT INTO chat_sessions (user_id, title, status, channel, "
+        "resume_token_hash, created_at, updated_at) VALUES (:user_id, :title, "
+        ":status, :channel, :resume_token_hash, :created_at, :updated_at)";
+    if (returning)
+      query += " RETURNING id";
+    auto& st = prepared(insert_session_st, query, [this](soci::statement& stmt) {
+      auto& row = session_in;
+      use(stmt, row.user_id);
+      use(stmt, row.title);
+      use(stmt, row.status);
+      use(stmt, row.channel);
+      use(stmt, row.resume_token_hash);
+      use(stmt, row.created_at);
+      use(stmt, row.updated_at);
+      if (returning)
+        stmt.exchange(soci::into(new_id));
+    });
+    return execute_insert(st, "chat_sessions");
+  }
+
+  long long execute_insert(soci::statement& st, const char* table) {
+    new_id = 0;
+    st.execute(true);
+    if (!returning && !sql.get_last_insert_id(table, new_id))
+      throw storage_error(storage_errc::internal,
+                          std::string{"no id for the new row in "} + table);
+    return new_id;
+  }
+
+  void insert_event() {
+    auto& st = prepared(insert_event_st,
+                        "INSERT INTO chat_events (session_id, event_type, "
+                        "payload, created_at) VALUES (:session_id, "
+                        ":event_type, :payload, :created_at)",
+                        [this](soci::statement& stmt) {
+                          stmt.exchange(soci::use(session_id));
+                          stmt.exchange(soci::use(event_type));
+                          stmt.exchange(soci::use(event_payload));
+                          stmt.exchange(soci::use(event_created_at));
+                        });
+    st.execute(true);
+  }
+
+  soci::statement& find_session() {
+    return prepared(find_session_st,
+                    "SELECT id, user_id, title, status, channel, "
+                    "resume_token_hash, created_at, updated_at "
+                    "FROM chat_sessions WHERE id = :session_id",
+                    [this](soci::statement& stmt) {
+                      auto& row = session_out;
+                      into(stmt, row.id);
+                      into(stmt, row.user_id);
+                      into(stmt, row.title);
+                      into(stmt, row.status);
+                      into(stmt, row.channel);
+                      into(stmt, row.resume_token_hash);
+                      into(stmt, row.created_at);
+                      into(stmt, row.updated_at);
+                      stmt.exchange(soci::use(session_id));
+                    });
+  }
+
+  // One round trip answers both "does the session exist?" and "was this
+  // client id stored before?" (the unique index serves the join).
+  soci::statement& user_lookup() {
+    return prepared(user_lookup_st,
+                    std::string{"SELECT s.id, "} + message_columns
+                      + " FROM chat_sessions s LEFT JOIN messages m"
+                        " ON m.session_id = s.id AND m.client_id = :client_id"
+                        " WHERE s.id = :session_id",
+                    [this](soci::statement& stmt) {
+                      into(stmt, joined_session);
+                      bind_into(stmt, message_out);
+                      use(stmt, client_id);
+                      stmt.exchange(soci::use(session_id));
+                    });
+  }
+
+  soci::statement& assistant_lookup() {
+    return prepared(assistant_lookup_st,
+                    std::string{"SELECT s.id, "} + message_columns
+                      + " FROM chat_sessions s LEFT JOIN messages m"
+                        " ON m.session_id = s.id AND m.reply_to = :reply_to"
+                        " WHERE s.id = :session_id",
+                    [this](soci::statement& stmt) {
+                      into(stmt, joined_session);
+                      bind_into(stmt, message_out);
+                      stmt.exchange(soci::use(number));
+                      stmt.exchange(soci::use(session_id));
+                    });
+  }
+
+  soci::statement& find_reply() {
+    return prepared(find_reply_st,
+                    std::string{"SELECT "} + message_columns
+                      + " FROM messages m WHERE m.reply_to = :reply_to",
+                    [this](soci::statement& stmt) {
+                      bind_into(stmt, message_out);
+                      stmt.exchange(soci::use(number));
+                    });
+  }
+
+  soci::statement& after_seq() {
+    return prepared(after_seq_st,
+                    std::string{"SELECT "} + message_columns
+                      + " FROM messages m WHERE m.session_id = :session_id"
+                        " AND m.seq > :seq ORDER BY m.seq, m.id",
+                    [this](soci::statement& stmt) {
+                      bind_into(stmt, message_out);
+                      stmt.exchange(soci::use(session_id));
+                      stmt.exchange(soci::use(number));
+                    });
+  }
+
+  soci::statement& unanswered() {
+    return prepared(unanswered_st,
+                    std::string{"SELECT "} + message_columns
+                      + " FROM messages m WHERE m.session_id = :session_id"
+                        " AND m.is_user = 1 AND NOT EXISTS (SELECT 1 FROM"
+                        " messages r WHERE r.reply_to = m.id) ORDER BY m.id",
+                    [this](soci::statement& stmt) {
+                      bind_into(stmt, message_out);
+                      stmt.exchange(soci::use(session_id));
+                    });
+  }
+
+  soci::statement& recent() {
+    return prepared(recent_st,
+                    std::string{"SELECT "} + message_columns
+                      + " FROM messages m WHERE m.session_id = :session_id"
+                        " ORDER BY m.id DESC LIMIT :limit",
+                    [this](soci::statement& stmt) {
+                      bind_into(stmt, message_out);
+                      stmt.exchange(soci::use(session_id));
+                      stmt.exchange(soci::use(number));
+                    });
+  }
+
+  soci::statement& max_seq() {
+    return prepared(max_seq_st,
+                    "SELECT COALESCE(MAX(seq), 0) FROM messages"
+                    " WHERE session_id = :session_id",
+                    [this](soci::statement& stmt) {
+                      stmt.exchange(soci::into(scalar));
+                      stmt.exchange(soci::use(session_id));
+                    });
+  }
+
+  soci::statement& count() {
+    return prepared(count_st,
+                    "SELECT COUNT(*) FROM messages"
+                    " WHERE session_id = :session_id",
+                    [this](soci::statement& stmt) {
+                      stmt.exchange(soci::into(scalar));
+                      stmt.exchange(soci::use(session_id));
+                    });
+  }
+
+  /// Runs a message query and collects every row.
+  std::vector<message_record> messages(soci::statement& st) {
+    std::vector<message_record> result;
+    st.execute();
+    while (st.fetch())
+      result.push_back(message_out.to_record());
+    return result;
+  }
+
+  long long fetch_scalar(soci::statement& st) {
+    scalar = 0;
+    fetch_one(st, [] {});
+    return scalar;
+  }
+
+  std::optional<session_record> fetch_session(std::int64_t id) {
+    session_id = id;
+    std::optional<session_record> result;
+    fetch_one(find_session(), [&] { result = session_out.to_record(); });
+    return result;
+  }
+};
+
+// -- chat_repository ----------------------------------------------------------
+
+chat_repository::chat_repository(database& db)
+  : db_(db), st_(std::make_unique<statements>(db)) {
+  // nop
+}
+
+chat_repository::~chat_repository() {
+  // nop
+}
+
+session_record chat_repository::create_session(const new_session& request) {
+  try {
+    auto& s = *st_;
+    auto now = utc_timestamp();
+    auto& row = s.session_in;
+    row.user_id.set_or_null(request.user_id);
+    row.title.set_or_null(request.title);
+    row.status.set("active");
+    row.channel.set_or_null(request.channel);
+    row.resume_token_hash.set_or_null(request.resume_token_hash);
+    row.created_at.set(now);
+    row.updated_at.set(now);
+    own_transaction trans{db_};
+    session_record result;
+    result.id = s.insert_session();
+    result.user_id = request.user_id;
+    result.title = request.title;
+    result.status = "active";
+    result.channel = request.channel;
+    result.resume_token_hash = request.resume_token_hash;
+    result.created_at = now;
+    result.updated_at = now;
+    s.session_id = result.id;
+    s.event_type = "session_started";
+    s.event_payload = "{\"channel\":" + json_string(request.channel) + "}";
+    s.event_created_at = now;
+    s.insert_event();
+    trans.commit();
+    return result;
+  } catch (...) {
+    detail::rethrow_as_storage_error("create_session");
+  }
+}
+
+std::optional<session_record>
+chat_repository::find_session(std::int64_t session_id) {
+  try {
+    return st_->fetch_session(session_id);
+  } catch (...) {
+    detail::rethrow_as_storage_error("find_session");
+  }
+}
+
+user_message_result
+chat_repository::store_user_message(const new_user_message& request) {
+  try {
+    auto& s = *st_;
+    user_message_result result;
+    s.session_id = request.session_id;
+    s.client_id.set_or_null(request.client_id);
+    bool duplicate = false;
+    bool session_found = fetch_one(s.user_lookup(), [&] {
+      if (!s.message_out.is_null()) {
+        duplicate = true;
+        result.message = s.message_out.to_record();
+      }
+    });
+    if (!session_found)
+      throw_unknown_session("store_user_message", request.session_id);
+    if (duplicate) {
+      result.duplicate = true;
+      s.number = result.message.id;
+      result.has_reply = fetch_one(s.find_reply(), [&] {
+        result.reply = s.message_out.to_record();
+      });
+      return result;
+    }
+    auto& msg = result.message;
+    msg.session_id = request.session_id;
+    msg.user_id = request.user_id;
+    msg.is_user = true;
+    msg.role = "user";
+    msg.content = request.content;
+    msg.message_type = request.message_type.empty() ? "text"
+                                                    : request.message_type;
+    msg.client_id = request.client_id;
+    msg.seq = request.seq;
+    msg.created_at = utc_timestamp();
+    auto& row = s.message_in;
+    row.session_id.set(msg.session_id);
+    row.user_id.set_or_null(msg.user_id);
+    row.is_user.set(1);
+    row.role.set(msg.role);
+    row.content.set(msg.content);
+    row.message_type.set(msg.message_type);
+    row.tokens_used.set(0);
+    row.response_time.set(0);
+    row.client_id.set_or_null(msg.client_id);
+    row.reply_to.set_or_null(0);
+    row.seq.set(msg.seq);
+    row.source.set_or_null(std::string{});
+    row.finish_reason.set_or_null(std::string{});
+    row.created_at.set(msg.created_at);
+    msg.id = s.insert_message();
+    return result;
+  } catch (...) {
+    detail::rethrow_as_storage_error("store_user_message");
+  }
+}
+
+message_record
+chat_repository::store_assistant_message(const new_assistant_message& request) {
+  try {
+    auto& s = *st_;
+    message_record result;
+    s.session_id = request.session_id;
+    s.number = request.reply_to;
+    bool duplicate = false;
+    bool session_found = fetch_one(s.assistant_lookup(), [&] {
+      if (!s.message_out.is_null()) {
+        duplicate = true;
+        result = s.message_out.to_record();
+      }
+    });
+    if (!session_found)
+      throw_unknown_session("store_assistant_message", request.session_id);
+    if (duplicate)
+      return result;
+    result.session_id = request.session_id;
+    result.is_user = false;
+    result.role = request.role.empty() ? "assistant" : request.role;
+    result.content = request.content;
+    result.message_type = "text";
+    result.tokens_used = request.tokens_used;
+    result.response_time = request.response_time;
+    result.reply_to = request.reply_to;
+    result.seq = request.seq;
+    result.source = request.source;
+    result.finish_reason = request.finish_reason;
+    result.created_at = utc_timestamp();
+    auto& row = s.message_in;
+    row.session_id.set(result.session_id);
+    row.user_id.set_or_null(0);
+    row.is_user.set(0);
+    row.role.set(result.role);
+    row.content.set(result.content);
+    row.message_type.set(result.message_type);
+    row.tokens_used.set(result.tokens_used);
+    row.response_time.set(result.response_time);
+    row.client_id.set_or_null(std::string{});
+    row.reply_to.set_or_null(result.reply_to);
+    row.seq.set(result.seq);
+    row.source.set_or_null(result.source);
+    row.finish_reason.set_or_null(result.finish_reason);
+    row.created_at.set(result.created_at);
+    result.id = s.insert_message();
+    return result;
+  } catch (...) {
+    detail::rethrow_as_storage_error("store_assistant_message");
+  }
+}
+
+std::vector<message_record>
+chat_repository::messages_after_seq(std::int64_t session_id,
+                                   std::int64_t after_seq) {
+  try {
+    auto& s = *st_;
+    s.session_id = session_id;
+    s.number = after_seq;
+    return s.messages(s.after_seq());
+  } catch (...) {
+    detail::rethrow_as_storage_error("messages_after_seq");
+  }
+}
+
+std::vector<message_record>
+chat_repository::unanswered_messages(std::int64_t session_id) {
+  try {
+    auto& s = *st_;
+    s.session_id = session_id;
+    return s.messages(s.unanswered());
+  } catch (...) {
+    detail::rethrow_as_storage_error("unanswered_messages");
+  }
+}
+
+std::vector<message_record>
+chat_repository::recent_messages(std::int64_t session_id, std::size_t limit) {
+  if (limit == 0)
+    return {};
+  try {
+    auto& s = *st_;
+    s.session_id = session_id;
+    constexpr auto max_limit
+      = static_cast<std::size_t>(std::numeric_limits<long long>::max());
+    s.number = static_cast<long long>(std::min(limit, max_limit));
+    auto result = s.messages(s.recent());
+    std::reverse(result.begin(), result.end()); // newest first -> oldest first
+    return result;
+  } catch (...) {
+    detail::rethrow_as_storage_error("recent_messages");
+  }
+}
+
+std::int64_t chat_repository::max_seq(std::int64_t session_id) {
+  try {
+    st_->session_id = session_id;
+    return st_->fetch_scalar(st_->max_seq());
+  } catch (...) {
+    detail::rethrow_as_storage_error("max_seq");
+  }
+}
+
+session_snapshot chat_repository::load_snapshot(std::int64_t session_id,
+                                                std::int64_t last_seq,
+                                                std::size_t history_limit) {
+  try {
+    // One transaction gives all parts the same view of the session (and on
+    // SQLite a single read lock instead of five).
+    own_transaction trans{db_};
+    session_snapshot result;
+    auto session = find_session(session_id);
+    if (!session)
+      throw_unknown_session("load_snapshot", session_id);
+    result.session = std::move(*session);
+    result.max_seq = max_seq(session_id);
+    result.replay = messages_after_seq(session_id, last_seq);
+    result.unanswered = unanswered_messages(session_id);
+    result.history = recent_messages(session_id, history_limit);
+    trans.commit();
+    return result;
+  } catch (...) {
+    detail::rethrow_as_storage_error("load_snapshot");
+  }
+}
+
+void chat_repository::add_event(const new_event& event) {
+  try {
+    auto& s = *st_;
+    s.session_id = event.session_id;
+    s.event_type = event.event_type;
+    s.event_payload = event.payload.empty() ? "{}" : event.payload;
+    s.event_created_at = utc_timestamp();
+    s.insert_event();
+  } catch (...) {
+    detail::rethrow_as_storage_error("add_event");
+  }
+}
+
+std::int64_t chat_repository::count_messages(std::int64_t session_id) {
+  try {
+    st_->session_id = session_id;
+    return st_->fetch_scalar(st_->count());
+  } catch (...) {
+    detail::rethrow_as_storage_error("count_messages");
+  }
+}
+
+std::string utc_timestamp() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto secs = time_point_cast<seconds>(now);
+  if (secs > now) // time_point_cast rounds toward zero before 1970
+    secs -= seconds{1};
+  auto micros = duration_cast<microseconds>(now - secs).count();
+  auto time = system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&time, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+  return buf;
+}
+
+} // namespace parley::storage

@@ -1,0 +1,417 @@
+#include "config/server_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "config/config_error.hpp"
+
+using namespace parley;
+using namespace std::chrono_literals;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A fresh, empty folder under the system's temp directory, removed again at
+/// the end of the test.
+class temp_dir {
+public:
+  temp_dir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path()
+            / ("parley-config-test-" + std::to_string(::getpid()) + "-"
+               + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+
+  ~temp_dir() {
+    std::error_code ec;
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(path_, ec);
+  }
+
+  const fs::path& path() const {
+    return path_;
+  }
+
+  std::string str() const {
+    return path_.string();
+  }
+
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream out(path_ / name, std::ios::binary);
+    out << text;
+  }
+
+private:
+  fs::path path_;
+};
+
+config_load_result load(std::initializer_list<const char*> flags,
+                        const env_map& dotenv = {},
+                        const env_map& environment = {}) {
+  std::vector<const char*> argv{"parley"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return load_server_config(static_cast<int>(argv.size()), argv.data(),
+                            dotenv, environment);
+}
+
+/// The config_error message of a load that must fail.
+std::string load_error(std::initializer_list<const char*> flags,
+                       const env_map& dotenv = {},
+                       const env_map& environment = {}) {
+  try {
+    load(flags, dotenv, environment);
+  } catch (const config_error& e) {
+    std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "not one line: " << what;
+    return what;
+  }
+  ADD_FAILURE() << "load did not throw";
+  return {};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST(server_config, defaults) {
+  auto result = load({});
+  const auto& cfg = result.config;
+  EXPECT_FALSE(result.help);
+  EXPECT_EQ(cfg.host, "127.0.0.1");
+  EXPECT_EQ(cfg.port, 3001);
+  EXPECT_EQ(cfg.database_url_text, "sqlite:///./data/parley.db");
+  EXPECT_EQ(cfg.database.backend, db_backend::sqlite);
+  EXPECT_EQ(cfg.database.path, "./data/parley.db");
+  EXPECT_EQ(cfg.knowledge_dir, "./knowledge");
+  EXPECT_FALSE(cfg.knowledge_dir_explicit);
+  EXPECT_EQ(cfg.log_level, "info");
+  EXPECT_EQ(cfg.log_fmt, log_format::text);
+  EXPECT_EQ(cfg.max_message_bytes, 16u * 1024);
+  EXPECT_EQ(cfg.io_threads, 1u);
+  EXPECT_EQ(cfg.worker_threads, 2u);
+  EXPECT_EQ(cfg.shutdown_timeout, 5000ms);
+  EXPECT_EQ(cfg.session_linger, 30000ms);
+  EXPECT_EQ(cfg.history_limit, 20u);
+}
+
+TEST(server_config, precedence_defaults_dotenv_environment_flags) {
+  env_map dotenv{{"BACKEND_PORT", "4000"}, {"BACKEND_HOST", "10.0.0.1"},
+                 {"LOG_LEVEL", "debug"}};
+  env_map environment{{"BACKEND_PORT", "5000"}, {"BACKEND_HOST", "10.0.0.2"}};
+  auto from_dotenv = load({}, dotenv, {}).config;
+  EXPECT_EQ(from_dotenv.port, 4000);
+  EXPECT_EQ(from_dotenv.host, "10.0.0.1");
+  auto from_env = load({}, dotenv, environment).config;
+  EXPECT_EQ(from_env.port, 5000);
+  EXPECT_EQ(from_env.host, "10.0.0.2");
+  EXPECT_EQ(from_env.log_level, "debug"); // only .env sets it
+  auto from_flag = load({"--port", "6000"}, dotenv, environment).config;
+  EXPECT_EQ(from_flag.port, 6000);
+  EXPECT_EQ(from_flag.host, "10.0.0.2");
+}
+
+TEST(server_config, empty_environment_value_counts_as_unset) {
+  auto cfg = load({}, {{"BACKEND_PORT", "4000"}}, {{"BACKEND_PORT", ""}})
+               .config;
+  EXPECT_EQ(cfg.port, 4000);
+  EXPECT_EQ(load({}, {{"LOG_LEVEL", ""}}, {}).config.log_level, "info");
+}
+
+TEST(server_config, flag_spellings) {
+  EXPECT_EQ(load({"--port", "0"}).config.port, 0);
+  EXPECT_EQ(load({"--port=0"}).config.port, 0);
+  EXPECT_EQ(load({"--host=0.0.0.0"}).config.host, "0.0.0.0");
+}
+
+TEST(server_config, every_environment_variable) {
+  temp_dir knowledge;
+  env_map environment{{"BACKEND_HOST", "0.0.0.0"},
+                      {"BACKEND_PORT", "8080"},
+                      {"DATABASE_URL", "postgresql://u:p@db/chat"},
+                      {"KNOWLEDGE_DIR", knowledge.str()},
+                      {"LOG_LEVEL", "Error"},
+                      {"LOG_FORMAT", "json"},
+                      {"PARLEY_MAX_MESSAGE_BYTES", "1024"},
+                      {"PARLEY_IO_THREADS", "3"},
+                      {"PARLEY_WORKER_THREADS", "4"},
+                      {"PARLEY_SHUTDOWN_TIMEOUT", "2.5"},
+                      {"PARLEY_SESSION_LINGER", "60"},
+                      {"PARLEY_HISTORY_LIMIT", "7"}};
+  auto cfg = load({}, {}, environment).config;
+  EXPECT_EQ(cfg.host, "0.0.0.0");
+  EXPECT_EQ(cfg.port, 8080);
+  EXPECT_EQ(cfg.database_url_text, "postgresql://u:p@db/chat");
+  EXPECT_EQ(cfg.database.backend, db_backend::postgresql);
+  EXPECT_EQ(cfg.database.host, "db");
+  EXPECT_EQ(cfg.knowledge_dir, knowledge.str());
+  EXPECT_TRUE(cfg.knowledge_dir_explicit);
+  EXPECT_EQ(cfg.log_level, "error");
+  EXPECT_EQ(cfg.log_fmt, log_format::json);
+  EXPECT_EQ(cfg.max_message_bytes, 1024u);
+  EXPECT_EQ(cfg.io_threads, 3u);
+  EXPECT_EQ(cfg.worker_threads, 4u);
+  EXPECT_EQ(cfg.shutdown_timeout, 2500ms);
+  EXPECT_EQ(cfg.session_linger, 60000ms);
+  EXPECT_EQ(cfg.history_limit, 7u);
+}
+
+TEST(server_config, every_flag) {
+  temp_dir knowledge;
+  auto dir = knowledge.str();
+  auto cfg = load({"--host", "::", "--port", "9090", "--database-url",
+                   "mysql://root@localhost/parley", "--knowledge-dir",
+                   dir.c_str(), "--log-level", "TRACE", "--log-format",
+                   "JSON", "--max-message-bytes", "16777216", "--io-threads",
+                   "64", "--worker-threads", "1", "--shutdown-timeout",
+                   "0.25", "--session-linger", "3600", "--history-limit",
+                   "0"})
+               .config;
+  EXPECT_EQ(cfg.host, "::");
+  EXPECT_EQ(cfg.port, 9090);
+  EXPECT_EQ(cfg.database.backend, db_backend::mysql);
+  EXPECT_EQ(cfg.database.user, "root");
+  EXPECT_EQ(cfg.knowledge_dir, dir);
+  EXPECT_TRUE(cfg.knowledge_dir_explicit);
+  EXPECT_EQ(cfg.log_level, "trace");
+  EXPECT_EQ(cfg.log_fmt, log_format::json);
+  EXPECT_EQ(cfg.max_message_bytes, 16u * 1024 * 1024);
+  EXPECT_EQ(cfg.io_threads, 64u);
+  EXPECT_EQ(cfg.worker_threads, 1u);
+  EXPECT_EQ(cfg.shutdown_timeout, 250ms);
+  EXPECT_EQ(cfg.session_linger, 3600000ms);
+  EXPECT_EQ(cfg.history_limit, 0u);
+}
+
+TEST(server_config, help_lists_every_option_default_and_variable) {
+  auto result = load({"--help"});
+  ASSERT_TRUE(result.help);
+  // Boost wraps long lines; compare with every run of whitespace as one space.
+  std::string text;
+  for (char c : result.help_text) {
+    bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+    if (!space)
+      text += c;
+    else if (!text.empty() && text.back() != ' ')
+      text += ' ';
+  }
+  for (auto part :
+       {"--help", "--host", "--port", "--database-url", "--knowledge-dir",
+        "--log-level", "--log-format", "--max-message-bytes", "--io-threads",
+        "--worker-threads", "--shutdown-timeout", "--session-linger",
+        "--history-limit", "BACKEND_HOST", "BACKEND_PORT", "DATABASE_URL",
+        "KNOWLEDGE_DIR", "LOG_LEVEL", "LOG_FORMAT", "PARLEY_MAX_MESSAGE_BYTES",
+        "PARLEY_IO_THREADS", "PARLEY_WORKER_THREADS",
+        "PARLEY_SHUTDOWN_TIMEOUT", "PARLEY_SESSION_LINGER",
+        "PARLEY_HISTORY_LIMIT", "default: 127.0.0.1", "default: 3001",
+        "default: sqlite:///./data/parley.db", "default: ./knowledge",
+        "default: info", "default: text", "default: 16384", "default: 1;",
+        "default: 2;", "default: 5;", "default: 30;", "default: 20;"})
+    EXPECT_TRUE(contains(text, part)) << "missing '" << part << "' in\n"
+                                      << text;
+  EXPECT_TRUE(load({"-h"}).help);
+}
+
+TEST(server_config, help_ignores_bad_environment) {
+  auto result = load({"--help"}, {}, {{"BACKEND_PORT", "nope"}});
+  EXPECT_TRUE(result.help);
+}
+
+TEST(server_config, command_line_errors) {
+  EXPECT_TRUE(contains(load_error({"--bogus"}), "'--bogus'"));
+  EXPECT_EQ(load_error({"--bogus=1"}), "unknown option '--bogus' (see --help)");
+  EXPECT_TRUE(contains(load_error({"--port="}), "--port"));
+  // No silent abbreviations.
+  EXPECT_TRUE(contains(load_error({"--po", "1"}), "--po"));
+  EXPECT_TRUE(contains(load_error({"stray"}), "unexpected"));
+  EXPECT_TRUE(contains(load_error({"--port", "1", "stray"}), "unexpected"));
+  EXPECT_TRUE(contains(load_error({"--port"}), "port"));
+  EXPECT_TRUE(contains(load_error({"--port", "1", "--port", "2"}), "port"));
+}
+
+TEST(server_config, port_validation) {
+  EXPECT_EQ(load_error({"--port", "70000"}),
+            "--port / BACKEND_PORT: '70000' is not a port number (0..65535)");
+  EXPECT_EQ(load_error({}, {}, {{"BACKEND_PORT", "abc"}}),
+            "--port / BACKEND_PORT: 'abc' is not a port number (0..65535)");
+  EXPECT_TRUE(contains(load_error({"--port=-1"}), "'-1'"));
+  EXPECT_TRUE(contains(load_error({"--port", ""}), "'' is not a port"));
+  EXPECT_TRUE(contains(load_error({"--port", "80.5"}), "'80.5'"));
+  EXPECT_TRUE(contains(load_error({"--port", "99999999999999999999999"}),
+                       "not a port"));
+  EXPECT_EQ(load({"--port", "65535"}).config.port, 65535);
+  EXPECT_TRUE(contains(load_error({"--port", "65536"}), "'65536'"));
+}
+
+TEST(server_config, whole_number_ranges) {
+  auto bad = [](const char* flag, const char* value) {
+    return load_error({flag, value});
+  };
+  EXPECT_EQ(bad("--io-threads", "0"),
+            "--io-threads / PARLEY_IO_THREADS: '0' is not a whole number in "
+            "1..64");
+  EXPECT_TRUE(contains(bad("--io-threads", "65"), "'65'"));
+  EXPECT_TRUE(contains(bad("--worker-threads", "0"), "--worker-threads"));
+  EXPECT_TRUE(contains(bad("--worker-threads", "65"), "1..64"));
+  EXPECT_TRUE(contains(bad("--worker-threads", "2.0"), "'2.0'"));
+  EXPECT_TRUE(contains(bad("--worker-threads", " 2"), "' 2'"));
+  EXPECT_TRUE(contains(bad("--max-message-bytes", "0"), "1..16777216"));
+  EXPECT_TRUE(contains(bad("--max-message-bytes", "16777217"), "16777217"));
+  EXPECT_TRUE(contains(bad("--history-limit", "1001"), "0..1000"));
+  EXPECT_TRUE(contains(bad("--history-limit", "-1"), "--history-limit"));
+  EXPECT_EQ(load({"--max-message-bytes", "1"}).config.max_message_bytes, 1u);
+  EXPECT_EQ(load({"--history-limit", "1000"}).config.history_limit, 1000u);
+}
+
+TEST(server_config, timeouts) {
+  EXPECT_EQ(load({"--shutdown-timeout", "0.001"}).config.shutdown_timeout,
+            1ms);
+  EXPECT_EQ(load({"--shutdown-timeout", "3600"}).config.shutdown_timeout,
+            3600000ms);
+  EXPECT_EQ(load({}, {}, {{"PARLEY_SESSION_LINGER", "1.5"}})
+              .config.session_linger,
+            1500ms);
+  EXPECT_EQ(load({"--session-linger", "2"}).config.session_linger, 2000ms);
+  for (auto value :
+       {"0", "-1", "3600.5", "abc", "inf", "nan", "", "0.0001", "1s", "+5"})
+    EXPECT_TRUE(contains(load_error({"--shutdown-timeout", value}),
+                         "--shutdown-timeout / PARLEY_SHUTDOWN_TIMEOUT"))
+      << value;
+  EXPECT_TRUE(contains(load_error({}, {}, {{"PARLEY_SESSION_LINGER", "0"}}),
+                       "--session-linger / PARLEY_SESSION_LINGER: '0'"));
+}
+
+TEST(server_config, log_level_and_format) {
+  EXPECT_EQ(load({"--log-level", "WARNING"}).config.log_level, "warn");
+  EXPECT_EQ(load({"--log-level", "warn"}).config.log_level, "warn");
+  EXPECT_EQ(load({"--log-level", "Critical"}).config.log_level, "critical");
+  EXPECT_EQ(load({"--log-level", "off"}).config.log_level, "off");
+  EXPECT_TRUE(contains(load_error({"--log-level", "verbose"}),
+                       "--log-level / LOG_LEVEL: 'verbose'"));
+  EXPECT_EQ(load({"--log-format", "text"}).config.log_fmt, log_format::text);
+  EXPECT_EQ(load({}, {}, {{"LOG_FORMAT", "json"}}).config.log_fmt,
+            log_format::json);
+  EXPECT_TRUE(contains(load_error({"--log-format", "xml"}),
+                       "--log-format / LOG_FORMAT: 'xml'"));
+}
+
+TEST(server_config, host_must_not_be_empty) {
+  EXPECT_TRUE(contains(load_error({"--host", ""}), "--host / BACKEND_HOST"));
+}
+
+TEST(server_config, bad_database_url_hides_password) {
+  auto what = load_error({}, {}, {{"DATABASE_URL", "postgresql://u:TopSecret@db"}});
+  EXPECT_TRUE(contains(what, "--database-url / DATABASE_URL: no database"))
+    << what;
+  EXPECT_FALSE(contains(what, "TopSecret")) << what;
+  EXPECT_TRUE(contains(load_error({"--database-url", "oracle://x/y"}),
+                       "unknown scheme"));
+}
+
+TEST(server_config, explicit_knowledge_dir_must_exist) {
+  temp_dir root;
+  auto missing = (root.path() / "nope").string();
+  EXPECT_EQ(load_error({"--knowledge-dir", missing.c_str()}),
+            "--knowledge-dir / KNOWLEDGE_DIR: '" + missing
+              + "' does not exist");
+  EXPECT_TRUE(contains(load_error({}, {}, {{"KNOWLEDGE_DIR", missing}}),
+                       "does not exist"));
+  // .env is an explicit setting too.
+  EXPECT_TRUE(contains(load_error({}, {{"KNOWLEDGE_DIR", missing}}, {}),
+                       "does not exist"));
+  root.write("file.md", "# not a folder\n");
+  auto file = (root.path() / "file.md").string();
+  EXPECT_TRUE(contains(load_error({"--knowledge-dir", file.c_str()}),
+                       "is not a directory"));
+  EXPECT_TRUE(contains(load_error({"--knowledge-dir", ""}), "does not exist"));
+}
+
+TEST(server_config, dotenv_knowledge_dir_is_explicit) {
+  temp_dir knowledge;
+  auto cfg = load({}, {{"KNOWLEDGE_DIR", knowledge.str()}}, {}).config;
+  EXPECT_EQ(cfg.knowledge_dir, knowledge.str());
+  EXPECT_TRUE(cfg.knowledge_dir_explicit);
+}
+
+TEST(server_config, unreadable_knowledge_dir) {
+  temp_dir root;
+  auto locked = root.path() / "locked";
+  fs::create_directory(locked);
+  fs::permissions(locked, fs::perms::none);
+  std::error_code ec;
+  fs::directory_iterator probe(locked, ec);
+  if (!ec) {
+    fs::permissions(locked, fs::perms::owner_all);
+    GTEST_SKIP() << "running with privileges that read any folder";
+  }
+  auto what = load_error({"--knowledge-dir", locked.c_str()});
+  fs::permissions(locked, fs::perms::owner_all);
+  EXPECT_TRUE(contains(what, "cannot be read")) << what;
+}
+
+TEST(server_config, missing_default_knowledge_dir_is_allowed) {
+  temp_dir empty;
+  auto old_cwd = fs::current_path();
+  fs::current_path(empty.path()); // so that ./knowledge surely is missing
+  bool threw = false;
+  server_config cfg;
+  try {
+    cfg = load({}).config;
+  } catch (const config_error&) {
+    threw = true;
+  }
+  fs::current_path(old_cwd);
+  EXPECT_FALSE(threw);
+  EXPECT_FALSE(cfg.knowledge_dir_explicit);
+  EXPECT_EQ(cfg.knowledge_dir, "./knowledge");
+}
+
+TEST(server_config, read_dotenv_file) {
+  temp_dir dir;
+  EXPECT_TRUE(read_dotenv_file(dir.str()).empty()); // no .env at all
+  dir.write(".env", "");
+  EXPECT_TRUE(read_dotenv_file(dir.str()).empty());
+  dir.write(".env", "export BACKEND_PORT=4242\r\nLOG_LEVEL='debug'\r\n");
+  auto env = read_dotenv_file(dir.str());
+  EXPECT_EQ(env, (env_map{{"BACKEND_PORT", "4242"}, {"LOG_LEVEL", "debug"}}));
+  EXPECT_EQ(load({}, env, {}).config.port, 4242);
+  dir.write(".env", "A=1\nbroken line\n");
+  try {
+    read_dotenv_file(dir.str());
+    ADD_FAILURE() << "malformed .env accepted";
+  } catch (const config_error& e) {
+    std::string what = e.what();
+    EXPECT_TRUE(contains(what, (dir.path() / ".env").string())) << what;
+    EXPECT_TRUE(contains(what, "line 2:")) << what;
+  }
+}
+
+TEST(server_config, dotenv_that_is_a_directory) {
+  temp_dir dir;
+  fs::create_directory(dir.path() / ".env");
+  EXPECT_THROW(read_dotenv_file(dir.str()), config_error);
+}
+
+TEST(server_config, process_environment) {
+  auto name = "PARLEY_CONFIG_TEST_" + std::to_string(::getpid());
+  ASSERT_EQ(::setenv(name.c_str(), "a=b c", 1), 0);
+  auto env = process_environment();
+  ::unsetenv(name.c_str());
+  ASSERT_EQ(env.count(name), 1u);
+  EXPECT_EQ(env[name], "a=b c");
+  EXPECT_EQ(process_environment().count(name), 0u);
+}

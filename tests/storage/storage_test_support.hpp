@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "config/database_url.hpp"
+#include "storage/database.hpp"
+
+namespace parley::storage::test {
+
+/// A fresh folder under the system temp folder, removed with its contents.
+class temp_dir {
+public:
+  temp_dir() {
+    auto pattern = (std::filesystem::temp_directory_path()
+                    / "parley-storage-XXXXXX")
+                     .string();
+    if (mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = pattern;
+  }
+
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::filesystem::path& path() const noexcept {
+    return path_;
+  }
+
+private:
+  std::filesystem::path path_;
+};
+
+inline database_url sqlite_url(const std::string& path) {
+  database_url url;
+  url.backend = db_backend::sqlite;
+  url.path = path;
+  return url;
+}
+
+/// Where a parameterized storage test runs.
+enum class target { sqlite_memory, sqlite_file, server };
+
+inline std::string target_name(const testing::TestParamInfo<target>& info) {
+  switch (info.param) {
+    case target::sqlite_memory:
+      return "sqlite_memory";
+    case target::sqlite_file:
+      return "sqlite_file";
+    case target::server:
+      return "server";
+  }
+  return "unknown";
+}
+
+inline std::vector<target> all_targets() {
+  if (std::getenv("TMP_TEST_URL")) return {target::server};
+  return {target::sqlite_memory, target::sqlite_file};
+}
+
+/// Opens a fresh, empty database for `which`: a private temp folder holds
+/// file databases. Server backends (added here later) start from
+/// drop_schema() so that each test sees an empty schema.
+class database_fixture : public testing::TestWithParam<target> {
+protected:
+  database_url url() const {
+    switch (GetParam()) {
+      case target::sqlite_memory:
+        return sqlite_url(":memory:");
+      case target::sqlite_file:
+        return sqlite_url((dir_.path() / "db" / "parley.db").string());
+      case target::server:
+        return parse_database_url(std::getenv("TMP_TEST_URL"));
+    }
+    return {};
+  }
+
+  database& db() {
+    if (!db_) {
+      db_ = std::make_unique<database>(url());
+      drop_schema(*db_);
+    }
+    return *db_;
+  }
+
+  /// Closes and reopens the connection (a no-op data-wise except for
+  /// in-memory SQLite, which starts empty again).
+  database& reopen() {
+    db_.reset();
+    db_ = std::make_unique<database>(url());
+    return *db_;
+  }
+
+  temp_dir dir_;
+  std::unique_ptr<database> db_;
+};
+
+} // namespace parley::storage::test

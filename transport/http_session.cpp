@@ -1,0 +1,201 @@
+#include "transport/http_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/version.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/errors.hpp"
+#include "config/logging.hpp"
+#include "storage/chat_repository.hpp"
+#include "transport/http_router.hpp"
+#include "transport/websocket_session.hpp"
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace parley::transport {
+
+namespace {
+
+std::string error_body(const std::string& message) {
+  return nlohmann::json{{"success", false}, {"error", message}}.dump(
+    -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+} // namespace
+
+http_session::response json_response(unsigned status, unsigned version,
+                                     bool keep_alive, std::string body) {
+  http_session::response res{static_cast<http::status>(status), version};
+  res.set(http::field::server, "Parley");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+http_session::http_session(net::ip::tcp::socket&& socket, server_context& ctx)
+  : stream_(std::move(socket)), ctx_(ctx) {
+  // nop
+}
+
+void http_session::run() {
+  // Start on the connection's strand, like every later handler.
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&http_session::do_read,
+                                          shared_from_this()));
+}
+
+void http_session::do_read() {
+  parser_.emplace();
+  parser_->body_limit(ctx_.limits.max_body_bytes);
+  stream_.expires_after(ctx_.limits.http_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_session::on_read,
+                                             shared_from_this()));
+}
+
+void http_session::on_read(boost::system::error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream)
+    return do_close();
+  if (ec == http::error::body_limit) {
+    auto res = json_response(413, 11, false,
+                             error_body("request body too large"));
+    return write(std::move(res));
+  }
+  if (ec) {
+    if (ec != beast::error::timeout && ec != net::error::operation_aborted)
+      logger("transport")->debug("http read failed: {}", ec.message());
+    return;
+  }
+  handle(parser_->release());
+}
+
+void http_session::handle(request req) {
+  auto decision = route_request(std::string_view{req.method_string().data(),
+                                                 req.method_string().size()},
+                                std::string_view{req.target().data(),
+                                                 req.target().size()},
+                                beast::websocket::is_upgrade(req));
+  auto version = req.version();
+  auto keep_alive = req.keep_alive();
+  switch (decision.kind) {
+    case route_kind::websocket:
+      // The socket now belongs to the WebSocket; this session ends here.
+      stream_.expires_never();
+      std::make_shared<websocket_session>(stream_.release_socket(), ctx_)
+        ->run(std::move(req), std::move(decision.query));
+      return;
+    case route_kind::health:
+      return answer_health(req);
+    case route_kind::upgrade_required: {
+      auto res = json_response(426, version, keep_alive,
+                               error_body("/ws is a WebSocket endpoint"));
+      res.set(http::field::upgrade, "websocket");
+      return write(std::move(res));
+    }
+    case route_kind::method_not_allowed: {
+      auto res = json_response(405, version, keep_alive,
+                               error_body("method not allowed"));
+      res.set(http::field::allow, decision.allow);
+      return write(std::move(res));
+    }
+    case route_kind::not_found:
+      break;
+  }
+  write(json_response(404, version, keep_alive,
+                      error_body("not found: " + decision.path)));
+}
+
+void http_session::answer_health(const request& req) {
+  auto version = req.version();
+  auto keep_alive = req.keep_alive();
+  auto head = req.method() == http::verb::head;
+  auto self = shared_from_this();
+  auto timeout = ctx_.limits.actor_timeout;
+  ctx_.system.spawn([self, version, keep_alive, head, timeout,
+                     sup = ctx_.supervisor](caf::event_based_actor* asker) {
+    asker->request(sup, timeout, health_atom_v)
+      .then(
+        [=](health_report& report) {
+          net::post(self->stream_.get_executor(), [=] {
+            self->send_health(version, keep_alive, head, &report, {});
+          });
+        },
+        [=](caf::error& err) {
+          net::post(self->stream_.get_executor(), [=] {
+            self->send_health(version, keep_alive, head, nullptr,
+                              describe(err));
+          });
+        });
+  });
+}
+
+void http_session::send_health(unsigned version, bool keep_alive, bool head,
+                               const health_report* report,
+                               const std::string& error) {
+  auto healthy = report != nullptr && report->database_ok;
+  nlohmann::json body{
+    {"status", healthy ? "healthy" : "unhealthy"},
+    {"timestamp", storage::utc_timestamp()},
+    {"database", healthy ? "connected" : "disconnected"},
+  };
+  if (report != nullptr) {
+    body["database_backend"] = report->database_backend;
+    body["live_sessions"] = report->live_sessions;
+    auto services = nlohmann::json::array();
+    for (const auto& s : report->services)
+      services.push_back({{"name", s.name},
+                          {"state", s.state},
+                          {"restarts", s.restarts},
+                          {"last_error", s.last_error}});
+    body["services"] = std::move(services);
+    if (!report->database_ok)
+      body["reason"] = report->database_error;
+  } else {
+    body["reason"] = error;
+  }
+  auto res = json_response(
+    healthy ? 200 : 503, version, keep_alive,
+    body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (head)
+    res.body().clear(); // Content-Length stays that of the GET answer
+  write(std::move(res));
+}
+
+void http_session::write(response res) {
+  auto close = res.need_eof();
+  auto sp = std::make_shared<response>(std::move(res));
+  stream_.expires_after(ctx_.limits.http_timeout);
+  http::async_write(stream_, *sp,
+                    [self = shared_from_this(), sp, close](auto ec,
+                                                           auto bytes) {
+                      self->on_write(close, ec, bytes);
+                    });
+}
+
+void http_session::on_write(bool close, boost::system::error_code ec,
+                            std::size_t) {
+  if (ec)
+    return;
+  if (close)
+    return do_close();
+  do_read();
+}
+
+void http_session::do_close() {
+  boost::system::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+}
+
+} // namespace parley::transport

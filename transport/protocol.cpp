@@ -1,0 +1,153 @@
+#include "transport/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace parley::protocol {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// Serializes a server frame. `replace` turns an invalid UTF-8 byte into
+/// U+FFFD instead of throwing: stored text must never break a connection.
+std::string dump(const json& frame) {
+  return frame.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool is_blank(std::string_view text) {
+  for (char c : text)
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f'
+        && c != '\v')
+      return false;
+  return true;
+}
+
+/// Applies the rules shared by JSON and plain-text messages.
+client_frame make_message(std::string text, std::string client_id,
+                          std::size_t max_text_bytes) {
+  if (is_blank(text))
+    return error_frame{codes::empty_message, "the message is empty"};
+  if (text.size() > max_text_bytes)
+    return error_frame{codes::message_too_long,
+                       "the message is longer than "
+                         + std::to_string(max_text_bytes) + " bytes"};
+  return message_frame{std::move(text), std::move(client_id)};
+}
+
+/// Cuts client text for an error message without splitting a UTF-8
+/// sequence.
+std::string excerpt(const std::string& text) {
+  constexpr std::size_t max_len = 32;
+  if (text.size() <= max_len)
+    return text;
+  auto len = max_len;
+  while (len > 0 && (static_cast<unsigned char>(text[len]) & 0xC0) == 0x80)
+    --len;
+  return text.substr(0, len) + "...";
+}
+
+client_frame parse_json_message(const json& obj, std::size_t max_text_bytes) {
+  auto text = obj.find("text");
+  if (text == obj.end() || !text->is_string())
+    return error_frame{codes::invalid_frame,
+                       "field 'text' must be a string"};
+  std::string client_id;
+  if (auto id = obj.find("id"); id != obj.end()) {
+    if (id->is_string())
+      client_id = id->get<std::string>();
+    else if (id->is_number_unsigned())
+      client_id = std::to_string(id->get<std::uint64_t>());
+    else if (id->is_number_integer())
+      client_id = std::to_string(id->get<std::int64_t>());
+    else if (!id->is_null())
+      return error_frame{codes::invalid_frame,
+                         "field 'id' must be a string, an integer or null"};
+    if (client_id.size() > max_client_id_bytes)
+      return error_frame{codes::invalid_frame,
+                         "field 'id' is longer than "
+                           + std::to_string(max_client_id_bytes) + " bytes"};
+  }
+  return make_message(text->get<std::string>(), std::move(client_id),
+                      max_text_bytes);
+}
+
+} // namespace
+
+client_frame parse_client_frame(std::string_view frame,
+                                std::size_t max_text_bytes) {
+  auto doc = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+  // Anything but a JSON object is chat text: the seeds' clients send plain
+  // text, and "42" or "\"hi\"" typed by a person are messages too.
+  if (!doc.is_object())
+    return make_message(std::string{frame}, {}, max_text_bytes);
+  auto type = doc.find("type");
+  if (type == doc.end() || !type->is_string())
+    return error_frame{codes::invalid_frame, "field 'type' must be a string"};
+  const auto& type_name = type->get_ref<const std::string&>();
+  if (type_name == "message")
+    return parse_json_message(doc, max_text_bytes);
+  if (type_name == "ping")
+    return ping_frame{};
+  return error_frame{codes::unknown_type,
+                     "unknown frame type '" + excerpt(type_name)
+                       + "' (expected 'message' or 'ping')"};
+}
+
+error_frame binary_frame_error() {
+  return error_frame{codes::binary_not_supported,
+                     "binary frames are not supported; send text frames"};
+}
+
+std::string session_frame(std::int64_t seq, std::int64_t session_id,
+                          std::string_view resume_token, bool resumed) {
+  return dump({{"type", "session"},
+               {"seq", seq},
+               {"session_id", session_id},
+               {"resume_token", resume_token},
+               {"resumed", resumed}});
+}
+
+std::string ack_frame(std::int64_t seq, std::string_view client_id,
+                      std::int64_t message_id) {
+  json id = client_id.empty() ? json(nullptr) : json(client_id);
+  return dump({{"type", "ack"},
+               {"seq", seq},
+               {"id", std::move(id)},
+               {"message_id", message_id}});
+}
+
+std::string typing_frame(std::int64_t seq) {
+  return dump({{"type", "typing"}, {"seq", seq}});
+}
+
+std::string reply_frame(std::int64_t seq,
+                        const storage::message_record& reply) {
+  json frame = {{"type", "message"},
+                {"seq", seq},
+                {"id", reply.id},
+                {"reply_to", reply.reply_to == 0 ? json(nullptr)
+                                                 : json(reply.reply_to)},
+                {"role", reply.role},
+                {"text", reply.content},
+                {"source", reply.source},
+                {"tokens_used", reply.tokens_used},
+                {"response_time", reply.response_time},
+                {"created_at", reply.created_at}};
+  if (!reply.finish_reason.empty())
+    frame["finish_reason"] = reply.finish_reason;
+  return dump(frame);
+}
+
+std::string error_frame_text(std::int64_t seq, std::string_view code,
+                             std::string_view message) {
+  return dump({{"type", "error"},
+               {"seq", seq},
+               {"code", code},
+               {"message", message}});
+}
+
+std::string pong_frame(std::int64_t seq) {
+  return dump({{"type", "pong"}, {"seq", seq}});
+}
+
+} // namespace parley::protocol

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "storage/records.hpp"
+
+// The chat protocol spoken on /ws, as pure functions: parsing what a client
+// sends and writing what the server sends. No Beast, no CAF. docs/protocol.md
+// describes the same thing for people.
+namespace parley::protocol {
+
+/// Error codes carried in `{"type":"error","code":...}` frames.
+namespace codes {
+constexpr const char* invalid_frame = "invalid_frame";     // bad fields
+constexpr const char* unknown_type = "unknown_type";
+constexpr const char* empty_message = "empty_message";
+constexpr const char* message_too_long = "message_too_long";
+constexpr const char* binary_not_supported = "binary_not_supported";
+constexpr const char* invalid_resume = "invalid_resume";
+constexpr const char* storage_unavailable = "storage_unavailable";
+constexpr const char* shutting_down = "shutting_down";
+constexpr const char* internal_error = "internal_error";
+} // namespace codes
+
+/// `{"type":"message","text":...,"id":...}`, or a text frame that is not a
+/// JSON object (its whole text is the message, as the seeds' clients send).
+struct message_frame {
+  std::string text;
+  std::string client_id; // empty when the client gave none
+};
+
+/// `{"type":"ping"}`
+struct ping_frame {};
+
+/// A frame the server cannot accept; answered with an error frame.
+struct error_frame {
+  std::string code;
+  std::string message;
+};
+
+using client_frame = std::variant<message_frame, ping_frame, error_frame>;
+
+/// Longest accepted client id, in bytes.
+constexpr std::size_t max_client_id_bytes = 128;
+
+/// Parses one text frame. A JSON object must have a string `type`; for
+/// "message", `text` must be a string with at least one non-space character
+/// and at most `max_text_bytes` bytes, and `id`, when present and not null, a
+/// string (or integer, taken as its decimal text) of at most
+/// max_client_id_bytes bytes.
+client_frame parse_client_frame(std::string_view frame,
+                                std::size_t max_text_bytes);
+
+/// The answer to a binary frame.
+error_frame binary_frame_error();
+
+// -- server frames: each returns the serialized JSON text ---------------------
+
+std::string session_frame(std::int64_t seq, std::int64_t session_id,
+                          std::string_view resume_token, bool resumed);
+
+/// `{"type":"ack","seq":..,"id":<client id or null>,"message_id":..}`
+std::string ack_frame(std::int64_t seq, std::string_view client_id,
+                      std::int64_t message_id);
+
+std::string typing_frame(std::int64_t seq);
+
+/// The assistant's answer, from its stored row.
+std::string reply_frame(std::int64_t seq, const storage::message_record& reply);
+
+std::string error_frame_text(std::int64_t seq, std::string_view code,
+                             std::string_view message);
+
+std::string pong_frame(std::int64_t seq);
+
+} // namespace parley::protocol

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "actors/interfaces.hpp"
+#include "actors/service_directory.hpp"
+
+namespace parley::transport {
+
+/// Limits of the HTTP and WebSocket transport.
+struct transport_limits {
+  std::size_t max_message_bytes = 16 * 1024;  // chat text, in bytes
+  std::size_t max_body_bytes = 1024 * 1024;   // HTTP request bodies
+  std::size_t max_queued_frames = 1024;       // per socket, unsent
+  std::chrono::seconds http_timeout{30};      // reading one request
+  std::chrono::seconds handshake_timeout{10}; // WebSocket upgrade
+  std::chrono::seconds idle_timeout{60};      // WebSocket, with pings
+  std::chrono::seconds bind_timeout{10};      // waiting for a session actor
+  std::chrono::seconds actor_timeout{5};      // an HTTP request to an actor
+};
+
+/// What every connection needs from the rest of the server. Outlives all
+/// connections.
+struct server_context {
+  caf::actor_system& system;
+  std::shared_ptr<const service_directory> directory;
+  supervisor_actor supervisor;
+  transport_limits limits;
+  std::atomic<std::size_t> open_connections{0};
+  std::atomic<std::uint64_t> next_connection_id{1};
+
+  server_context(caf::actor_system& sys,
+                 std::shared_ptr<const service_directory> dir,
+                 supervisor_actor sup, transport_limits lim)
+    : system(sys),
+      directory(std::move(dir)),
+      supervisor(std::move(sup)),
+      limits(lim) {
+    // nop
+  }
+};
+
+} // namespace parley::transport

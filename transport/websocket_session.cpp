@@ -1,0 +1,242 @@
+#include "transport/websocket_session.hpp"
+
+#include <variant>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
+#include <caf/send.hpp>
+
+#include "config/logging.hpp"
+#include "transport/http_router.hpp"
+#include "transport/protocol.hpp"
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+namespace parley::transport {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  return logger("transport");
+}
+
+} // namespace
+
+websocket_session::websocket_session(net::ip::tcp::socket&& socket,
+                                     server_context& ctx)
+  : ws_(std::move(socket)),
+    bind_timer_(ws_.get_executor()),
+    ctx_(ctx),
+    id_(ctx.next_connection_id++) {
+  ++ctx_.open_connections;
+}
+
+websocket_session::~websocket_session() {
+  --ctx_.open_connections;
+}
+
+void websocket_session::run(request req,
+                            std::map<std::string, std::string> query) {
+  websocket::stream_base::timeout timeouts;
+  timeouts.handshake_timeout = ctx_.limits.handshake_timeout;
+  timeouts.idle_timeout = ctx_.limits.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+    [](websocket::response_type& res) {
+      res.set(beast::http::field::server, "Parley");
+    }));
+  // Room for JSON escaping around a text at the limit; anything larger is
+  // no chat message and fails the connection with 1009 (too big).
+  ws_.read_message_max(ctx_.limits.max_message_bytes * 6 + 4096);
+  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
+                                                  shared_from_this(),
+                                                  std::move(query)));
+}
+
+void websocket_session::on_accept(std::map<std::string, std::string> query,
+                                  boost::system::error_code ec) {
+  if (ec) {
+    log()->debug("conn={} handshake failed: {}", id_, ec.message());
+    return;
+  }
+  auto params = parse_resume_params(query);
+  if (!params.error.empty())
+    return reject_and_close(protocol::codes::invalid_resume, params.error,
+                            close_codes::policy_violation);
+  auto registry = ctx_.directory->get()->registry;
+  if (!registry)
+    return reject_and_close(protocol::codes::internal_error,
+                            "the chat is starting; try again shortly",
+                            close_codes::try_again_later);
+  log()->debug("conn={} open (session {})", id_, params.session_id);
+  // No read until a session actor binds: the client's frames wait in the
+  // socket, and the session sends its greeting first.
+  bind_timer_.expires_after(ctx_.limits.bind_timeout);
+  bind_timer_.async_wait([self = shared_from_this()](auto ec) {
+    if (!ec && !self->session_ && !self->closing_)
+      self->reject_and_close(protocol::codes::internal_error,
+                             "the chat did not answer in time",
+                             close_codes::try_again_later);
+  });
+  caf::anon_send(registry, attach_atom_v,
+                 std::static_pointer_cast<client_connection>(
+                   shared_from_this()),
+                 attach_request{params.session_id,
+                                std::move(params.resume_token),
+                                params.last_seq});
+}
+
+void websocket_session::reject_and_close(const std::string& code,
+                                         const std::string& message,
+                                         std::uint16_t close_code) {
+  enqueue(protocol::error_frame_text(0, code, message));
+  closing_ = true;
+  close_code_ = close_code;
+  close_reason_ = message;
+  if (!writing_)
+    do_close();
+}
+
+void websocket_session::bind(session_actor session) {
+  net::post(ws_.get_executor(), [self = shared_from_this(),
+                                 session = std::move(session)]() mutable {
+    if (self->finished_ || self->closing_) {
+      // The socket went away before the session was ready for it.
+      caf::anon_send(session, detach_atom_v, self->id_);
+      return;
+    }
+    self->session_ = std::move(session);
+    self->bind_timer_.cancel();
+    if (!self->reading_)
+      self->do_read();
+  });
+}
+
+void websocket_session::send(std::string frame) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), frame = std::move(frame)]() mutable {
+              self->enqueue(std::move(frame));
+            });
+}
+
+void websocket_session::close(std::uint16_t code, std::string reason) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), code,
+                                 reason = std::move(reason)]() mutable {
+    if (self->closing_ || self->finished_)
+      return;
+    self->closing_ = true;
+    self->close_code_ = code;
+    self->close_reason_ = std::move(reason);
+    if (!self->writing_)
+      self->do_close();
+  });
+}
+
+void websocket_session::do_read() {
+  reading_ = true;
+  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
+                                                    shared_from_this()));
+}
+
+void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
+  if (ec) {
+    reading_ = false;
+    if (ec == websocket::error::closed)
+      return finish("closed by client");
+    if (ec == websocket::error::bad_frame_payload)
+      return finish("invalid UTF-8 in a text frame (closed with 1007)");
+    return finish(ec == net::error::operation_aborted ? "closed"
+                                                      : "read failed");
+  }
+  if (!ws_.got_text()) {
+    buffer_.consume(buffer_.size());
+    auto err = protocol::binary_frame_error();
+    caf::anon_send(session_, protocol_error{err.code, err.message});
+    return do_read();
+  }
+  auto text = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  auto frame = protocol::parse_client_frame(text, ctx_.limits.max_message_bytes);
+  if (auto* msg = std::get_if<protocol::message_frame>(&frame)) {
+    caf::anon_send(session_, client_message{std::move(msg->text),
+                                            std::move(msg->client_id)});
+  } else if (std::holds_alternative<protocol::ping_frame>(frame)) {
+    caf::anon_send(session_, ping_atom_v);
+  } else {
+    auto& err = std::get<protocol::error_frame>(frame);
+    caf::anon_send(session_, protocol_error{std::move(err.code),
+                                            std::move(err.message)});
+  }
+  do_read();
+}
+
+void websocket_session::enqueue(std::string frame) {
+  if (closing_ || finished_)
+    return;
+  if (queue_.size() >= ctx_.limits.max_queued_frames) {
+    // The client stopped reading; a close frame would not get through.
+    log()->warn("conn={} dropped: {} frames unsent", id_, queue_.size());
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+    return finish("outgoing queue full");
+  }
+  queue_.push_back(std::move(frame));
+  if (!writing_)
+    do_write();
+}
+
+void websocket_session::do_write() {
+  if (queue_.empty()) {
+    writing_ = false;
+    if (closing_)
+      do_close();
+    return;
+  }
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(net::buffer(queue_.front()),
+                  beast::bind_front_handler(&websocket_session::on_write,
+                                            shared_from_this()));
+}
+
+void websocket_session::on_write(boost::system::error_code ec, std::size_t) {
+  if (ec) {
+    writing_ = false;
+    queue_.clear();
+    return finish("write failed");
+  }
+  queue_.pop_front();
+  do_write();
+}
+
+void websocket_session::do_close() {
+  if (close_sent_ || finished_)
+    return;
+  close_sent_ = true;
+  // A close reason holds at most 123 bytes.
+  if (close_reason_.size() > 120)
+    close_reason_.resize(120);
+  ws_.async_close(websocket::close_reason{
+                    static_cast<websocket::close_code>(close_code_),
+                    close_reason_},
+                  [self = shared_from_this()](auto) {
+                    self->finish("closed by server");
+                  });
+}
+
+void websocket_session::finish(const char* why) {
+  if (finished_)
+    return;
+  finished_ = true;
+  bind_timer_.cancel();
+  log()->debug("conn={} {}", id_, why);
+  if (session_)
+    caf::anon_send(session_, detach_atom_v, id_);
+}
+
+} // namespace parley::transport
