@@ -1,6 +1,7 @@
 #include "actors/errors.hpp"
 
 #include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
@@ -68,6 +69,8 @@ std::string describe(const caf::error& err) {
     result = to_string(static_cast<errc>(err.code()));
   else if (err.category() == caf::atom("system"))
     result = caf::to_string(static_cast<caf::sec>(err.code()));
+  else if (err.category() == caf::atom("exit"))
+    result = caf::to_string(static_cast<caf::exit_reason>(err.code()));
   else
     result = caf::to_string(err.category()) + ":" + std::to_string(err.code());
   const auto& ctx = err.context();

@@ -28,12 +28,17 @@ bool ensure_open(self_pointer self) {
     return true;
   try {
     st.db = std::make_unique<storage::database>(st.settings.url);
+    // Cheap when the schema is current; makes a fresh or reset database
+    // (and SQLite's :memory:) usable without a restart.
+    storage::migrate(*st.db);
     st.repo = std::make_unique<storage::chat_repository>(*st.db);
     if (!st.last_error.empty())
       log()->info("database {} reachable again", st.db->description());
     st.last_error.clear();
     return true;
   } catch (const storage::storage_error& err) {
+    st.repo.reset();
+    st.db.reset();
     if (st.last_error != err.what())
       log()->error("cannot open the database: {}", err.what());
     st.last_error = err.what();

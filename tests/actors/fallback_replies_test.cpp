@@ -1,0 +1,52 @@
+#include "actors/fallback_replies.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley {
+namespace {
+
+TEST(fallback_replies, classifies_by_whole_words) {
+  EXPECT_EQ(classify_fallback_topic("Hi!"), fallback_topic::greeting);
+  EXPECT_EQ(classify_fallback_topic("good MORNING"), fallback_topic::greeting);
+  EXPECT_EQ(classify_fallback_topic("this is odd"), fallback_topic::unknown)
+    << "'hi' inside 'this' is no greeting";
+  EXPECT_EQ(classify_fallback_topic("thank you so much"),
+            fallback_topic::thanks);
+  EXPECT_EQ(classify_fallback_topic("hello, thanks!"), fallback_topic::thanks);
+  EXPECT_EQ(classify_fallback_topic("ok bye"), fallback_topic::goodbye);
+  EXPECT_EQ(classify_fallback_topic("can you help me?"), fallback_topic::help);
+  EXPECT_EQ(classify_fallback_topic("¿qué?"), fallback_topic::unknown);
+  EXPECT_EQ(classify_fallback_topic(""), fallback_topic::unknown);
+}
+
+TEST(fallback_replies, second_greeting_is_answered_as_one) {
+  std::vector<chat_turn> none;
+  auto first = fallback_reply("hello", none);
+  std::vector<chat_turn> history{{"user", "hello"}, {"assistant", first}};
+  auto again = fallback_reply("hello", history);
+  EXPECT_NE(first, again);
+  EXPECT_NE(again.find("again"), std::string::npos);
+}
+
+TEST(fallback_replies, repeated_misunderstanding_offers_a_human) {
+  std::vector<chat_turn> history;
+  auto first = fallback_reply("blorp", history);
+  EXPECT_EQ(first.find("agent"), std::string::npos);
+  history.push_back({"user", "blorp"});
+  history.push_back({"assistant", first});
+  auto second = fallback_reply("blorp", history);
+  EXPECT_EQ(second.find("agent"), std::string::npos);
+  history.push_back({"user", "blorp"});
+  history.push_back({"assistant", second});
+  auto third = fallback_reply("blorp", history);
+  EXPECT_NE(third.find("agent"), std::string::npos) << third;
+}
+
+TEST(fallback_replies, token_estimate_grows_with_text) {
+  EXPECT_EQ(estimate_tokens(""), 0);
+  EXPECT_EQ(estimate_tokens("abcd"), 1);
+  EXPECT_EQ(estimate_tokens("abcde"), 2);
+}
+
+} // namespace
+} // namespace parley

@@ -1,0 +1,237 @@
+#include "actors/session_actor.hpp"
+
+#include <soci/soci.h>
+
+#include "actors/resume_token.hpp"
+#include "tests/actors/session_test_base.hpp"
+
+namespace parley::test {
+namespace {
+
+using strings = std::vector<std::string>;
+
+class session_actor_test : public session_test_base {
+protected:
+  session_actor_test() {
+    start();
+  }
+
+  /// Seqs of all frames after the greeting are strictly increasing.
+  static void expect_increasing(const fake_connection& conn) {
+    std::int64_t last = 0;
+    for (const auto& frame : conn.frames) {
+      auto seq = frame.at("seq").get<std::int64_t>();
+      if (seq == 0)
+        continue; // connection-level frames
+      EXPECT_GT(seq, last) << frame.dump();
+      last = seq;
+    }
+  }
+};
+
+TEST_F(session_actor_test, a_new_socket_gets_a_new_session) {
+  auto conn = connect();
+  ASSERT_EQ(conn->types(), strings{"session"});
+  const auto& greeting = conn->frames[0];
+  EXPECT_EQ(greeting["seq"], 1);
+  EXPECT_EQ(greeting["resumed"], false);
+  auto token = greeting["resume_token"].get<std::string>();
+  EXPECT_EQ(token.size(), 64u);
+  EXPECT_TRUE(conn->bound);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM chat_sessions"), 1);
+  // Only the hash of the token is stored.
+  std::string stored;
+  probe().sql() << "SELECT resume_token_hash FROM chat_sessions",
+    soci::into(stored);
+  EXPECT_EQ(stored, hash_resume_token(token));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM chat_events WHERE event_type = "
+                  "'session_started'"),
+            1);
+}
+
+TEST_F(session_actor_test, ack_follows_the_commit_and_precedes_the_answer) {
+  auto conn = connect();
+  caf::anon_send(conn->bound, client_message{"hello", "c1"});
+  auto persistence = directory->get()->persistence;
+  run_all_but(persistence);
+  step(persistence); // takes the store request into its batch
+  run_all_but(persistence);
+  EXPECT_EQ(conn->types(), strings{"session"}) << "no ack before the commit";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages"), 0);
+  step(persistence); // the flush: commit, then answer
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages"), 1);
+  run();
+  ASSERT_EQ(conn->types(), (strings{"session", "ack", "typing", "message"}));
+  auto ack = conn->frames[1];
+  auto reply = conn->frames[3];
+  EXPECT_EQ(ack["id"], "c1");
+  EXPECT_EQ(reply["reply_to"], ack["message_id"]);
+  EXPECT_EQ(reply["role"], "assistant");
+  EXPECT_EQ(reply["source"], "fallback");
+  EXPECT_FALSE(reply["text"].get<std::string>().empty());
+  EXPECT_GT(reply["tokens_used"].get<int>(), 0);
+  expect_increasing(*conn);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE is_user = 1"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE is_user = 0 AND "
+                  "reply_to IS NOT NULL"),
+            1);
+}
+
+TEST_F(session_actor_test, a_repeated_client_id_is_not_processed_twice) {
+  auto conn = connect();
+  say(conn, "hello", "same");
+  say(conn, "hello", "same");
+  auto acks = conn->of_type("ack");
+  auto replies = conn->of_type("message");
+  ASSERT_EQ(acks.size(), 2u);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(acks[0]["message_id"], acks[1]["message_id"]);
+  EXPECT_EQ(replies[0]["id"], replies[1]["id"]);
+  EXPECT_EQ(replies[0]["text"], replies[1]["text"]);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages"), 2);
+  expect_increasing(*conn);
+}
+
+TEST_F(session_actor_test, messages_are_answered_in_order) {
+  auto conn = connect();
+  for (auto text : {"hi", "thanks", "bye"})
+    caf::anon_send(conn->bound, client_message{text, text});
+  run();
+  auto acks = conn->of_type("ack");
+  auto replies = conn->of_type("message");
+  ASSERT_EQ(acks.size(), 3u);
+  ASSERT_EQ(replies.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(replies[i]["reply_to"], acks[i]["message_id"]);
+  EXPECT_NE(replies[1]["text"].get<std::string>().find("welcome"),
+            std::string::npos);
+  expect_increasing(*conn);
+}
+
+TEST_F(session_actor_test, ping_and_protocol_errors_get_frames) {
+  auto conn = connect();
+  caf::anon_send(conn->bound, ping_atom_v);
+  caf::anon_send(conn->bound, protocol_error{"empty_message", "empty"});
+  run();
+  ASSERT_EQ(conn->types(), (strings{"session", "pong", "error"}));
+  EXPECT_EQ(conn->frames[2]["code"], "empty_message");
+  expect_increasing(*conn);
+}
+
+TEST_F(session_actor_test, a_live_session_replays_what_the_client_missed) {
+  auto first = connect();
+  caf::anon_send(first->bound, client_message{"hello", "m1"});
+  run();
+  auto ack_seq = first->of_type("ack").at(0)["seq"].get<std::int64_t>();
+  auto reply = first->of_type("message").at(0);
+  drop(first);
+  auto second = resume(first, ack_seq);
+  ASSERT_EQ(second->types(), (strings{"session", "message"}));
+  EXPECT_EQ(second->frames[0]["resumed"], true);
+  EXPECT_EQ(second->frames[0]["seq"], 0);
+  EXPECT_EQ(second->frames[1], reply) << "the same frame, same seq";
+  // The conversation goes on with higher seqs.
+  say(second, "thanks", "m2");
+  EXPECT_GT(second->of_type("ack").at(0)["seq"].get<std::int64_t>(),
+            reply["seq"].get<std::int64_t>());
+}
+
+TEST_F(session_actor_test, a_fresh_actor_rebuilds_the_session_from_the_db) {
+  auto first = connect();
+  say(first, "hello", "m1");
+  drop(first);
+  auto registry = directory->get()->registry;
+  auto live = ask<std::uint64_t>(registry, count_atom_v);
+  run();
+  EXPECT_EQ(*live->value, 1u) << "lingering for a resume";
+  advance(settings_.linger);
+  live = ask<std::uint64_t>(registry, count_atom_v);
+  run();
+  EXPECT_EQ(*live->value, 0u) << "gone after the linger time";
+  auto second = resume(first, 1);
+  ASSERT_EQ(second->types(), (strings{"session", "ack", "message"}));
+  EXPECT_EQ(second->frames[1], first->of_type("ack").at(0));
+  EXPECT_EQ(second->frames[2], first->of_type("message").at(0));
+  // The history came back too: a second greeting is answered as one.
+  say(second, "hello", "m2");
+  auto replies = second->of_type("message");
+  EXPECT_NE(replies.back()["text"].get<std::string>().find("again"),
+            std::string::npos)
+    << replies.back().dump();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM chat_events WHERE event_type = "
+                  "'session_resumed'"),
+            1);
+}
+
+TEST_F(session_actor_test, a_wrong_token_or_unknown_session_is_refused) {
+  auto owner = connect();
+  say(owner, "my secret order", "s1");
+  auto session_id = owner->frames[0]["session_id"].get<std::int64_t>();
+  auto intruder = connect(attach_request{session_id, make_resume_token(), 0});
+  ASSERT_EQ(intruder->types(), strings{"error"});
+  EXPECT_EQ(intruder->frames[0]["code"], "invalid_resume");
+  EXPECT_TRUE(intruder->closed);
+  EXPECT_EQ(intruder->close_code, 1008);
+  EXPECT_FALSE(intruder->bound);
+  auto unknown = connect(attach_request{session_id + 1000, "x", 0});
+  ASSERT_EQ(unknown->types(), strings{"error"});
+  EXPECT_EQ(unknown->frames[0]["code"], "invalid_resume");
+  EXPECT_EQ(unknown->close_code, 1008);
+  // The owner did not notice.
+  EXPECT_FALSE(owner->closed);
+  say(owner, "still here", "s2");
+  EXPECT_EQ(owner->of_type("message").size(), 2u);
+}
+
+TEST_F(session_actor_test, an_unanswered_message_is_answered_after_resume) {
+  auto first = connect();
+  auto session_id = first->frames[0]["session_id"].get<std::int64_t>();
+  drop(first);
+  advance(settings_.linger);
+  // As if the server died between the ack and the answer.
+  storage::chat_repository repo{probe()};
+  storage::new_user_message orphan;
+  orphan.session_id = session_id;
+  orphan.client_id = "lost";
+  orphan.content = "thank you";
+  orphan.seq = 2;
+  auto stored = repo.store_user_message(orphan);
+  auto second = resume(first, 2);
+  auto replies = second->of_type("message");
+  ASSERT_EQ(replies.size(), 1u) << second->frames.size();
+  EXPECT_EQ(replies[0]["reply_to"], stored.message.id);
+  EXPECT_GT(replies[0]["seq"].get<std::int64_t>(), 2);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE reply_to = "
+                  + std::to_string(stored.message.id)),
+            1);
+}
+
+TEST_F(session_actor_test, a_newer_socket_replaces_the_older_one) {
+  auto first = connect();
+  auto second = resume(first, 1);
+  EXPECT_TRUE(first->closed);
+  EXPECT_EQ(first->close_code, 4000);
+  EXPECT_FALSE(second->closed);
+  say(second, "hello", "x");
+  EXPECT_EQ(second->of_type("message").size(), 1u);
+  EXPECT_TRUE(first->of_type("message").empty());
+}
+
+TEST_F(session_actor_test, drain_finishes_answers_then_closes_sockets) {
+  auto conn = connect();
+  caf::anon_send(conn->bound, client_message{"hello", "d1"});
+  auto drained = ask<std::uint64_t>(directory->get()->registry, drain_atom_v);
+  run();
+  ASSERT_TRUE(drained->value) << describe(drained->error);
+  EXPECT_EQ(*drained->value, 1u);
+  EXPECT_EQ(conn->types(), (strings{"session", "ack", "typing", "message"}));
+  EXPECT_TRUE(conn->closed);
+  EXPECT_EQ(conn->close_code, 1001);
+  // A socket arriving now is turned away.
+  auto late = connect();
+  EXPECT_EQ(late->types(), strings{"error"});
+  EXPECT_EQ(late->frames[0]["code"], "shutting_down");
+}
+
+} // namespace
+} // namespace parley::test
