@@ -225,6 +225,23 @@ std::string json_string(const std::string& text) {
   return result;
 }
 
+/// Enforces a VARCHAR(n) limit of the schema up front: SQLite ignores them,
+/// so without this the same value would fail on PostgreSQL and MySQL only.
+/// Counts code points, as the servers do for utf8 text.
+void check_length(const char* operation, const char* column,
+                  const std::string& value, std::size_t limit) {
+  if (value.size() <= limit)
+    return;
+  auto chars = static_cast<std::size_t>(
+    std::count_if(value.begin(), value.end(),
+                  [](unsigned char ch) { return (ch & 0xC0) != 0x80; }));
+  if (chars > limit)
+    throw storage_error(storage_errc::constraint,
+                        std::string{operation} + ": " + column
+                          + " is longer than " + std::to_string(limit)
+                          + " characters");
+}
+
 [[noreturn]] void throw_unknown_session(const char* operation,
                                         std::int64_t session_id) {
   throw storage_error(storage_errc::not_found,
@@ -282,6 +299,7 @@ struct chat_repository::statements {
   template <class Bind>
   soci::statement& prepared(std::unique_ptr<soci::statement>& slot,
                             const std::string& query, Bind&& bind) {
+    last = &slot; // every execution follows right after this call
     if (!slot) {
       auto st = std::make_unique<soci::statement>(sql);
       bind(*st);
@@ -486,6 +504,33 @@ struct chat_repository::statements {
                     });
   }
 
+  /// The statement that threw last. SOCI 4.0.3 cannot re-execute such a
+  /// statement safely (on PostgreSQL, a NULL parameter then resends the
+  /// value of the failed execution), so it is prepared afresh next time:
+  /// at the next call, when the caller has rolled back and the server
+  /// accepts the DEALLOCATE.
+  std::unique_ptr<soci::statement>* last = nullptr;
+  std::unique_ptr<soci::statement>* broken = nullptr;
+
+  void recover() {
+    if (broken != nullptr) {
+      broken->reset();
+      broken = nullptr;
+    }
+  }
+
+  /// Call from a catch block: translates the exception in flight.
+  [[noreturn]] void fail(const char* context) {
+    try {
+      throw;
+    } catch (const storage_error&) {
+      throw; // ours (not_found, ...): no statement failed
+    } catch (...) {
+      broken = last;
+      detail::rethrow_as_storage_error(context);
+    }
+  }
+
   /// Runs a message query and collects every row.
   std::vector<message_record> messages(soci::statement& st) {
     std::vector<message_record> result;
@@ -522,6 +567,11 @@ chat_repository::~chat_repository() {
 
 session_record chat_repository::create_session(const new_session& request) {
   try {
+    st_->recover();
+    check_length("create_session", "title", request.title, 255);
+    check_length("create_session", "channel", request.channel, 32);
+    check_length("create_session", "resume_token_hash",
+                 request.resume_token_hash, 64);
     auto& s = *st_;
     auto now = utc_timestamp();
     auto& row = s.session_in;
@@ -550,22 +600,27 @@ session_record chat_repository::create_session(const new_session& request) {
     trans.commit();
     return result;
   } catch (...) {
-    detail::rethrow_as_storage_error("create_session");
+    st_->fail("create_session");
   }
 }
 
 std::optional<session_record>
 chat_repository::find_session(std::int64_t session_id) {
   try {
+    st_->recover();
     return st_->fetch_session(session_id);
   } catch (...) {
-    detail::rethrow_as_storage_error("find_session");
+    st_->fail("find_session");
   }
 }
 
 user_message_result
 chat_repository::store_user_message(const new_user_message& request) {
   try {
+    st_->recover();
+    check_length("store_user_message", "client_id", request.client_id, 128);
+    check_length("store_user_message", "message_type", request.message_type,
+                 32);
     auto& s = *st_;
     user_message_result result;
     s.session_id = request.session_id;
@@ -616,13 +671,18 @@ chat_repository::store_user_message(const new_user_message& request) {
     msg.id = s.insert_message();
     return result;
   } catch (...) {
-    detail::rethrow_as_storage_error("store_user_message");
+    st_->fail("store_user_message");
   }
 }
 
 message_record
 chat_repository::store_assistant_message(const new_assistant_message& request) {
   try {
+    st_->recover();
+    check_length("store_assistant_message", "role", request.role, 32);
+    check_length("store_assistant_message", "source", request.source, 32);
+    check_length("store_assistant_message", "finish_reason",
+                 request.finish_reason, 32);
     auto& s = *st_;
     message_record result;
     s.session_id = request.session_id;
@@ -668,7 +728,7 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
     result.id = s.insert_message();
     return result;
   } catch (...) {
-    detail::rethrow_as_storage_error("store_assistant_message");
+    st_->fail("store_assistant_message");
   }
 }
 
@@ -676,23 +736,25 @@ std::vector<message_record>
 chat_repository::messages_after_seq(std::int64_t session_id,
                                    std::int64_t after_seq) {
   try {
+    st_->recover();
     auto& s = *st_;
     s.session_id = session_id;
     s.number = after_seq;
     return s.messages(s.after_seq());
   } catch (...) {
-    detail::rethrow_as_storage_error("messages_after_seq");
+    st_->fail("messages_after_seq");
   }
 }
 
 std::vector<message_record>
 chat_repository::unanswered_messages(std::int64_t session_id) {
   try {
+    st_->recover();
     auto& s = *st_;
     s.session_id = session_id;
     return s.messages(s.unanswered());
   } catch (...) {
-    detail::rethrow_as_storage_error("unanswered_messages");
+    st_->fail("unanswered_messages");
   }
 }
 
@@ -701,6 +763,7 @@ chat_repository::recent_messages(std::int64_t session_id, std::size_t limit) {
   if (limit == 0)
     return {};
   try {
+    st_->recover();
     auto& s = *st_;
     s.session_id = session_id;
     constexpr auto max_limit
@@ -710,16 +773,17 @@ chat_repository::recent_messages(std::int64_t session_id, std::size_t limit) {
     std::reverse(result.begin(), result.end()); // newest first -> oldest first
     return result;
   } catch (...) {
-    detail::rethrow_as_storage_error("recent_messages");
+    st_->fail("recent_messages");
   }
 }
 
 std::int64_t chat_repository::max_seq(std::int64_t session_id) {
   try {
+    st_->recover();
     st_->session_id = session_id;
     return st_->fetch_scalar(st_->max_seq());
   } catch (...) {
-    detail::rethrow_as_storage_error("max_seq");
+    st_->fail("max_seq");
   }
 }
 
@@ -727,6 +791,7 @@ session_snapshot chat_repository::load_snapshot(std::int64_t session_id,
                                                 std::int64_t last_seq,
                                                 std::size_t history_limit) {
   try {
+    st_->recover();
     // One transaction gives all parts the same view of the session (and on
     // SQLite a single read lock instead of five).
     own_transaction trans{db_};
@@ -742,12 +807,14 @@ session_snapshot chat_repository::load_snapshot(std::int64_t session_id,
     trans.commit();
     return result;
   } catch (...) {
-    detail::rethrow_as_storage_error("load_snapshot");
+    st_->fail("load_snapshot");
   }
 }
 
 void chat_repository::add_event(const new_event& event) {
   try {
+    st_->recover();
+    check_length("add_event", "event_type", event.event_type, 64);
     auto& s = *st_;
     s.session_id = event.session_id;
     s.event_type = event.event_type;
@@ -755,16 +822,17 @@ void chat_repository::add_event(const new_event& event) {
     s.event_created_at = utc_timestamp();
     s.insert_event();
   } catch (...) {
-    detail::rethrow_as_storage_error("add_event");
+    st_->fail("add_event");
   }
 }
 
 std::int64_t chat_repository::count_messages(std::int64_t session_id) {
   try {
+    st_->recover();
     st_->session_id = session_id;
     return st_->fetch_scalar(st_->count());
   } catch (...) {
-    detail::rethrow_as_storage_error("count_messages");
+    st_->fail("count_messages");
   }
 }
 

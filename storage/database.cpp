@@ -112,6 +112,9 @@ database::database(const database_url& url)
       case db_backend::postgresql:
         sql_ = std::make_unique<soci::session>(soci::postgresql,
                                                server_connect_string(url));
+        // libpq prints NOTICEs to stderr, e.g. "relation ... already exists,
+        // skipping" for every CREATE TABLE IF NOT EXISTS at each start.
+        *sql_ << "SET client_min_messages TO WARNING";
         break;
       case db_backend::mysql:
         sql_ = std::make_unique<soci::session>(soci::mysql,

@@ -16,6 +16,7 @@ namespace {
 /// The few spots where the three SQL dialects disagree.
 struct dialect {
   db_backend backend;
+  std::string collation; // MySQL only, see table_options()
 
   bool is_mysql() const {
     return backend == db_backend::mysql;
@@ -34,13 +35,13 @@ struct dialect {
     return "";
   }
 
-  /// Appended to CREATE TABLE. The binary collation keeps comparisons (and
-  /// thus UNIQUE) case-sensitive as on the other backends; MySQL's default
+  /// Appended to CREATE TABLE. A binary collation keeps comparisons (and
+  /// thus UNIQUE) exact as on the other backends: MySQL's default
   /// collations would let client ids "a" and "A" collide.
-  const char* table_options() const {
-    return is_mysql()
-             ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-             : "";
+  std::string table_options() const {
+    if (!is_mysql())
+      return {};
+    return " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + collation;
   }
 
   /// Unbounded text. MySQL's TEXT stops at 64 KiB, so long answers would be
@@ -49,7 +50,7 @@ struct dialect {
     return is_mysql() ? "MEDIUMTEXT" : "TEXT";
   }
 
-  /// A secondary index on `table`. MySQL has no CREATE INDEX IF NOT EXISTS,
+  /// A secondary index on `table`. MySQL 8 has no CREATE INDEX IF NOT EXISTS,
   /// so there it is declared inside CREATE TABLE (see create_table).
   std::string index(const std::string& name, const std::string& table,
                     const std::string& columns) const {
@@ -85,6 +86,28 @@ std::vector<std::string> create_table(const dialect& d, const std::string& table
 
 void append(std::vector<std::string>& to, std::vector<std::string> from) {
   to.insert(to.end(), from.begin(), from.end());
+}
+
+/// The exact binary collation of this MySQL server: utf8mb4_bin still
+/// ignores trailing spaces ("c1" = "c1 "), so prefer a NO PAD one (MariaDB
+/// 10.2+: utf8mb4_nopad_bin, MySQL 8: utf8mb4_0900_bin).
+std::string exact_collation(database& db) {
+  for (std::string name : {"utf8mb4_nopad_bin", "utf8mb4_0900_bin"}) {
+    long long found = 0;
+    db.sql() << "SELECT COUNT(*) FROM information_schema.COLLATIONS "
+                "WHERE COLLATION_NAME = :name",
+      soci::use(name), soci::into(found);
+    if (found > 0)
+      return name;
+  }
+  return "utf8mb4_bin";
+}
+
+dialect dialect_of(database& db) {
+  dialect result{db.backend(), {}};
+  if (result.is_mysql())
+    result.collation = exact_collation(db);
+  return result;
 }
 
 // -- version 1: the chat store ------------------------------------------------
@@ -214,8 +237,7 @@ void exec_all(soci::session& sql, const std::vector<std::string>& statements) {
     sql << statement;
 }
 
-void ensure_version_table(database& db) {
-  dialect d{db.backend()};
+void ensure_version_table(database& db, const dialect& d) {
   db.sql() << std::string{"CREATE TABLE IF NOT EXISTS schema_version (\n"
                           "  version INTEGER PRIMARY KEY,\n"
                           "  description VARCHAR(255) NOT NULL,\n"
@@ -234,9 +256,8 @@ std::set<int> applied_versions(database& db) {
   return result;
 }
 
-void apply(database& db, const migration& m) {
+void apply(database& db, const dialect& d, const migration& m) {
   auto& sql = db.sql();
-  dialect d{db.backend()};
   auto statements = m.schema(d);
   if (d.is_mysql()) {
     // Each DDL statement commits implicitly on MySQL; only the rows below can
@@ -276,12 +297,13 @@ int migrate(database& db) {
   int current = 0;
   std::string step = "schema_version";
   try {
-    ensure_version_table(db);
+    auto d = dialect_of(db);
+    ensure_version_table(db, d);
     auto applied = applied_versions(db);
     for (auto& m : migrations) {
       if (applied.count(m.version) == 0) {
         step = "migration " + std::to_string(m.version);
-        apply(db, m);
+        apply(db, d, m);
         applied.insert(m.version);
       }
     }

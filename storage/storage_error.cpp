@@ -51,7 +51,9 @@ storage_errc classify_postgresql(const std::string& state) {
   auto has_prefix = [&state](const char* prefix) {
     return state.compare(0, std::strlen(prefix), prefix) == 0;
   };
-  if (has_prefix("23")) // integrity_constraint_violation
+  // integrity_constraint_violation; value too long for its column; numeric
+  // value out of range
+  if (has_prefix("23") || state == "22001" || state == "22003")
     return storage_errc::constraint;
   // Connection exceptions, server shutdown or restart, too many connections,
   // and transactions the server aborted that a retry can complete.
@@ -70,6 +72,8 @@ storage_errc classify_mysql(unsigned code) {
     case 1451: // ER_ROW_IS_REFERENCED_2
     case 1452: // ER_NO_REFERENCED_ROW_2
     case 1048: // ER_BAD_NULL_ERROR
+    case 1264: // ER_WARN_DATA_OUT_OF_RANGE (strict mode)
+    case 1406: // ER_DATA_TOO_LONG (strict mode)
     case 3819: // MySQL: check constraint violated
     case 4025: // MariaDB: ER_CONSTRAINT_FAILED
       return storage_errc::constraint;

@@ -8,7 +8,8 @@ namespace parley::storage {
 /// What went wrong, in terms a caller can act on.
 enum class storage_errc {
   unavailable = 1, // cannot reach or open the database; retry later
-  constraint,      // the data broke a rule of the schema (unique, foreign key)
+  constraint,      // the data broke a rule of the schema (unique, foreign key,
+                   // column length)
   not_found,       // the row asked for does not exist
   internal,        // anything else: a bug or an unexpected database answer
 };

@@ -234,13 +234,15 @@ TEST_P(chat_repo, duplicate_client_id_returns_original_and_its_reply) {
   EXPECT_EQ(repo().count_messages(session.id), 2);
 }
 
-TEST_P(chat_repo, client_ids_are_per_session_and_case_sensitive) {
+TEST_P(chat_repo, client_ids_are_per_session_and_compared_exactly) {
   auto a = repo().create_session(session_request());
   auto b = repo().create_session(session_request());
   EXPECT_FALSE(repo().store_user_message(user_msg(a.id, "same", "x")).duplicate);
   EXPECT_FALSE(repo().store_user_message(user_msg(b.id, "same", "x")).duplicate);
   EXPECT_FALSE(repo().store_user_message(user_msg(a.id, "SAME", "x")).duplicate);
-  EXPECT_EQ(repo().count_messages(a.id), 2);
+  EXPECT_FALSE(repo().store_user_message(user_msg(a.id, "same ", "x")).duplicate);
+  EXPECT_TRUE(repo().store_user_message(user_msg(a.id, "same", "x")).duplicate);
+  EXPECT_EQ(repo().count_messages(a.id), 3);
   EXPECT_EQ(repo().count_messages(b.id), 1);
 }
 
@@ -369,9 +371,34 @@ TEST_P(chat_repo, constraint_violations_map_to_constraint) {
               repo().store_assistant_message(reply_msg(b.id, q.message.id, "x"));
             }),
             storage_errc::constraint);
-  // The repository keeps working after errors.
+  // The repository keeps working after errors. (SOCI 4.0.3 on PostgreSQL
+  // would resend reply_to from the failed insert instead of NULL here if the
+  // failed statement were reused.)
   EXPECT_EQ(repo().count_messages(a.id), 2);
   EXPECT_FALSE(repo().store_user_message(user_msg(b.id, "q", "?")).duplicate);
+}
+
+TEST_P(chat_repo, column_lengths_are_enforced_on_every_backend) {
+  auto session = repo().create_session(session_request());
+  // VARCHAR(128) counts characters: 128 two-byte characters fit.
+  std::string longest;
+  for (int i = 0; i < 128; ++i)
+    longest += "\xC3\xA9"; // U+00E9
+  auto stored = repo().store_user_message(user_msg(session.id, longest, "x"));
+  EXPECT_EQ(repo().messages_after_seq(session.id, -1).at(0).client_id, longest);
+  EXPECT_EQ(error_code([&] {
+              repo().store_user_message(user_msg(session.id, longest + "e", "x"));
+            }),
+            storage_errc::constraint);
+  auto reply = reply_msg(session.id, stored.message.id, "x");
+  reply.finish_reason = std::string(33, 'f');
+  EXPECT_EQ(error_code([&] { repo().store_assistant_message(reply); }),
+            storage_errc::constraint);
+  EXPECT_EQ(error_code([&] {
+              repo().create_session(session_request(std::string(256, 't')));
+            }),
+            storage_errc::constraint);
+  EXPECT_EQ(repo().count_messages(session.id), 1);
 }
 
 TEST_P(chat_repo, add_event_defaults_payload) {

@@ -50,7 +50,7 @@ inline database_url sqlite_url(const std::string& path) {
 }
 
 /// Where a parameterized storage test runs.
-enum class target { sqlite_memory, sqlite_file, server };
+enum class target { sqlite_memory, sqlite_file };
 
 inline std::string target_name(const testing::TestParamInfo<target>& info) {
   switch (info.param) {
@@ -58,14 +58,11 @@ inline std::string target_name(const testing::TestParamInfo<target>& info) {
       return "sqlite_memory";
     case target::sqlite_file:
       return "sqlite_file";
-    case target::server:
-      return "server";
   }
   return "unknown";
 }
 
 inline std::vector<target> all_targets() {
-  if (std::getenv("TMP_TEST_URL")) return {target::server};
   return {target::sqlite_memory, target::sqlite_file};
 }
 
@@ -80,8 +77,6 @@ protected:
         return sqlite_url(":memory:");
       case target::sqlite_file:
         return sqlite_url((dir_.path() / "db" / "parley.db").string());
-      case target::server:
-        return parse_database_url(std::getenv("TMP_TEST_URL"));
     }
     return {};
   }
