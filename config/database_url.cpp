@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "config/config_error.hpp"
+#include "config/url_encoding.hpp"
 
 namespace parley {
 
@@ -23,34 +24,13 @@ std::string to_lower(std::string_view text) {
   return result;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 // `what` names the part ("user name", "password"); the text itself is never
 // part of the message because it may be a secret.
-std::string percent_decode(std::string_view text, const char* what) {
-  std::string result;
-  result.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      result += text[i];
-      continue;
-    }
-    int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-    int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0)
-      fail(std::string{"invalid percent-encoding in the "} + what);
-    result += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return result;
+std::string decode_part(std::string_view text, const char* what) {
+  auto decoded = percent_decode(text);
+  if (!decoded)
+    fail(std::string{"invalid percent-encoding in the "} + what);
+  return std::move(*decoded);
 }
 
 /// Encodes all but RFC 3986's unreserved characters and `keep`.
@@ -134,13 +114,13 @@ void parse_server(std::string_view rest, database_url& result) {
   // '?' or '@' in it does not leak it into the host or the error messages.
   auto user_end = rest.find_first_of(":/@");
   if (user_end != std::string_view::npos && rest[user_end] == '@') {
-    result.user = percent_decode(rest.substr(0, user_end), "user name");
+    result.user = decode_part(rest.substr(0, user_end), "user name");
     rest.remove_prefix(user_end + 1);
   } else if (user_end != std::string_view::npos && rest[user_end] == ':') {
     auto at = rest.rfind('@');
     if (at != std::string_view::npos && at > user_end) {
-      result.user = percent_decode(rest.substr(0, user_end), "user name");
-      result.password = percent_decode(
+      result.user = decode_part(rest.substr(0, user_end), "user name");
+      result.password = decode_part(
         rest.substr(user_end + 1, at - user_end - 1), "password");
       rest.remove_prefix(at + 1);
     }

@@ -2,37 +2,16 @@
 
 #include <charconv>
 
+#include "config/url_encoding.hpp"
+
 namespace parley::transport {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string result;
-  result.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      result += ' ';
-    } else if (c == '%' && i + 2 < text.size()
-               && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      result += static_cast<char>(hex_value(text[i + 1]) * 16
-                                  + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      result += c;
-    }
-  }
-  return result;
+/// Query strings are decoded leniently: a malformed escape stays as sent.
+std::string decode_component(std::string_view text) {
+  auto decoded = percent_decode(text, true);
+  return decoded ? std::move(*decoded) : std::string{text};
 }
 
 bool parse_int(const std::string& text, std::int64_t& out) {
@@ -47,7 +26,7 @@ bool parse_int(const std::string& text, std::int64_t& out) {
 route parse_target(std::string_view target) {
   route result;
   auto qpos = target.find('?');
-  result.path = percent_decode(target.substr(0, qpos));
+  result.path = decode_component(target.substr(0, qpos));
   if (qpos == std::string_view::npos)
     return result;
   auto query = target.substr(qpos + 1);
@@ -59,9 +38,9 @@ route parse_target(std::string_view target) {
     if (pair.empty())
       continue;
     auto eq = pair.find('=');
-    auto name = percent_decode(pair.substr(0, eq));
+    auto name = decode_component(pair.substr(0, eq));
     auto value = eq == std::string_view::npos ? std::string{}
-                                              : percent_decode(pair.substr(eq + 1));
+                                              : decode_component(pair.substr(eq + 1));
     result.query[std::move(name)] = std::move(value);
   }
   return result;

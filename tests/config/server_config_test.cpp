@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config/config_error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace parley;
 using namespace std::chrono_literals;
@@ -23,41 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh, empty folder under the system's temp directory, removed again at
-/// the end of the test.
-class temp_dir {
-public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path()
-            / ("parley-config-test-" + std::to_string(::getpid()) + "-"
-               + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-
-  const fs::path& path() const {
-    return path_;
-  }
-
-  std::string str() const {
-    return path_.string();
-  }
-
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream out(path_ / name, std::ios::binary);
-    out << text;
-  }
-
-private:
-  fs::path path_;
-};
+using parley::test::temp_dir;
 
 config_load_result load(std::initializer_list<const char*> flags,
                         const env_map& dotenv = {},

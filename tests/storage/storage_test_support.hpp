@@ -11,36 +11,11 @@
 
 #include "config/database_url.hpp"
 #include "storage/database.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace parley::storage::test {
 
-/// A fresh folder under the system temp folder, removed with its contents.
-class temp_dir {
-public:
-  temp_dir() {
-    auto pattern = (std::filesystem::temp_directory_path()
-                    / "parley-storage-XXXXXX")
-                     .string();
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed for " + pattern);
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::filesystem::path& path() const noexcept {
-    return path_;
-  }
-
-private:
-  std::filesystem::path path_;
-};
+using parley::test::temp_dir;
 
 inline database_url sqlite_url(const std::string& path) {
   database_url url;

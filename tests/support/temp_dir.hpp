@@ -21,9 +21,16 @@ public:
     return path_;
   }
 
+  std::string str() const {
+    return path_.string();
+  }
+
   std::filesystem::path operator/(const std::string& name) const {
     return path_ / name;
   }
+
+  /// Creates (or replaces) the file `name` in the folder with `text`.
+  void write(const std::string& name, const std::string& text) const;
 
 private:
   std::filesystem::path path_;
