@@ -82,6 +82,7 @@ void check_idle(self_pointer self) {
     if (st.conn) {
       st.conn->close(close_codes::going_away, "server shutting down");
       st.conn = nullptr;
+      record_event(self, "session_closed", R"({"reason":"shutdown"})");
     }
     self->quit();
     return;

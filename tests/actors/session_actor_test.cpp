@@ -227,10 +227,32 @@ TEST_F(session_actor_test, drain_finishes_answers_then_closes_sockets) {
   EXPECT_EQ(conn->types(), (strings{"session", "ack", "typing", "message"}));
   EXPECT_TRUE(conn->closed);
   EXPECT_EQ(conn->close_code, 1001);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM chat_events WHERE event_type = "
+                  "'session_closed'"),
+            1);
   // A socket arriving now is turned away.
   auto late = connect();
   EXPECT_EQ(late->types(), strings{"error"});
   EXPECT_EQ(late->frames[0]["code"], "shutting_down");
+}
+
+TEST_F(session_actor_test, messages_during_the_drain_are_refused_unacked) {
+  auto conn = connect();
+  auto registry = directory->get()->registry;
+  caf::anon_send(conn->bound, client_message{"hello", "before"});
+  step(conn->bound); // storing "before" is under way
+  caf::anon_send(registry, drain_atom_v);
+  step(registry); // tells the session to drain
+  caf::anon_send(conn->bound, client_message{"thanks", "during"});
+  run();
+  // The refusal waits behind the ack whose seq was reserved first.
+  ASSERT_EQ(conn->types(),
+            (strings{"session", "ack", "error", "typing", "message"}));
+  EXPECT_EQ(conn->frames[2]["code"], "shutting_down");
+  EXPECT_EQ(conn->of_type("ack").at(0)["id"], "before");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE client_id = 'during'"),
+            0);
+  EXPECT_TRUE(conn->closed);
 }
 
 } // namespace

@@ -83,9 +83,15 @@ TEST_F(resume_e2e, resume_delivers_the_reply_missed_while_disconnected) {
   expect_resumed(resume_session(third, session, 0), session);
   auto replay = drain_to_pong(third, frame_timeout);
   std::vector<json> stored;
-  for (const auto& frame : replay)
-    if (type_of(frame) == "ack" || type_of(frame) == "message")
+  for (const auto& frame : replay) {
+    auto type = type_of(frame);
+    if (type == "ack" || type == "message")
       stored.push_back(frame);
+    else
+      EXPECT_EQ(type, "pong") << "typing, pong and error frames are not "
+                                 "replayed:\n"
+                              << dump(replay);
+  }
   ASSERT_EQ(stored.size(), 4u) << "two acks and two replies:\n"
                                << dump(replay);
   expect_same_frame(stored[0], ack, {"type", "seq", "id", "message_id"});

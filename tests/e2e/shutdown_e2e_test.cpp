@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,6 +91,29 @@ protected:
       }
   }
 
+  // One line on what the run exercised: a test that passes because nothing
+  // was in flight would prove little.
+  void summary(const char* what) {
+    std::size_t sent = 0;
+    std::size_t acked = 0;
+    std::size_t replies = 0;
+    traffic_client::counters total;
+    for (auto& client : clients_) {
+      sent += client->sent().size();
+      acked += client->acked().size();
+      replies += client->replies().size();
+      total.shutting_down += client->stats().shutting_down;
+      total.resumed_acks += client->stats().resumed_acks;
+      total.resumed_replies += client->stats().resumed_replies;
+    }
+    std::cout << "[ traffic  ] " << what << ": " << clients_.size()
+              << " clients sent " << sent << " messages, " << acked
+              << " acknowledged, " << replies << " answered; "
+              << total.shutting_down << " shutting_down errors, "
+              << total.resumed_acks << " acks and " << total.resumed_replies
+              << " replies after resuming" << std::endl;
+  }
+
   countdown_latch busy_{client_count};
   std::vector<std::unique_ptr<traffic_client>> clients_;
 };
@@ -136,6 +160,7 @@ TEST_F(shutdown_e2e, sigterm_under_traffic_loses_nothing_acknowledged) {
     acked += client->acked().size();
   }
   EXPECT_GE(acked, client_count * replies_before_stop);
+  summary("SIGTERM");
 }
 
 TEST_F(shutdown_e2e, sigint_closes_connections_with_going_away) {
@@ -199,6 +224,7 @@ TEST_F(shutdown_e2e, sigkill_under_traffic_then_restart_and_resume) {
         << dump(received->second);
     }
   }
+  summary("SIGKILL and restart");
 }
 
 } // namespace

@@ -146,6 +146,8 @@ void traffic_client::on_frame(const nlohmann::json& frame) {
     auto message_id = frame["message_id"].get<std::int64_t>();
     if (sent_.count(id) == 0)
       problem("ack for a client id never sent: " + frame.dump());
+    if (resumed_)
+      ++stats_.resumed_acks;
     auto [pos, added] = acked_.emplace(id, message_id);
     if (!added && pos->second != message_id)
       problem("two message_ids for client id " + id + ": "
@@ -158,14 +160,18 @@ void traffic_client::on_frame(const nlohmann::json& frame) {
       return;
     }
     replies_[frame["reply_to"].get<std::int64_t>()].push_back(frame);
+    if (resumed_)
+      ++stats_.resumed_replies;
     if (!resumed_) {
       ++live_replies_;
       if (in_flight_ > 0)
         --in_flight_;
     }
   } else if (type == "error") {
-    if (frame.value("code", "") == "shutting_down")
+    if (frame.value("code", "") == "shutting_down") {
       draining_ = true;
+      ++stats_.shutting_down;
+    }
     else
       problem("unexpected error frame: " + frame.dump());
   } else if (type != "typing" && type != "pong") {
@@ -195,26 +201,34 @@ void traffic_client::resume(const std::string& host, std::uint16_t port,
               + " answered with " + first.dump());
       return;
     }
-    while (!all_acked_answered()) {
-      auto result = client_.read_frame(until(deadline));
-      if (result.status != read_status::frame) {
-        problem("after resuming, waiting for replies: " + result.describe());
-        return;
+    // Replayed acks may still be on their way when the known ones are
+    // answered; the server sends the replay before it reads our ping, so
+    // once every ack seen before a pong is answered, all of them are.
+    for (int round = 0; round < 20; ++round) {
+      while (!all_acked_answered()) {
+        auto result = client_.read_frame(until(deadline));
+        if (result.status != read_status::frame) {
+          problem("after resuming, waiting for replies: " + result.describe());
+          return;
+        }
+        auto frame = nlohmann::json::parse(result.text, nullptr, false);
+        if (frame.is_discarded()) {
+          problem("not JSON: " + result.text);
+          return;
+        }
+        on_frame(frame);
       }
-      auto frame = nlohmann::json::parse(result.text, nullptr, false);
-      if (frame.is_discarded()) {
-        problem("not JSON: " + result.text);
-        return;
+      client_.send_json({{"type", "ping"}});
+      for (;;) {
+        auto frame = client_.read_json(until(deadline));
+        if (type_of(frame) == "pong")
+          break;
+        on_frame(frame);
       }
-      on_frame(frame);
+      if (all_acked_answered())
+        return;
     }
-    client_.send_json({{"type", "ping"}});
-    for (;;) {
-      auto frame = client_.read_json(until(deadline));
-      if (type_of(frame) == "pong")
-        break;
-      on_frame(frame);
-    }
+    problem("acks kept coming after resuming");
   } catch (const std::exception& ex) {
     problem(std::string{"resume: "} + ex.what());
   }

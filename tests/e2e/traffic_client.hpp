@@ -51,7 +51,8 @@ public:
   /// After the server crashed and came back: resumes the session after the
   /// highest seq seen, reads until every acknowledged message (including
   /// acks replayed now) has a reply, then sends a ping and reads up to the
-  /// pong, so that a duplicate reply would show up. Caller's thread.
+  /// pong, so that a duplicate reply would show up (again while that brought
+  /// new acks). Caller's thread.
   void resume(const std::string& host, std::uint16_t port,
               std::chrono::steady_clock::time_point deadline);
 
@@ -100,6 +101,17 @@ public:
     return last_seq_;
   }
 
+  /// Counts for the test's summary: how much the run exercised.
+  struct counters {
+    std::size_t shutting_down = 0;   // `shutting_down` error frames
+    std::size_t resumed_acks = 0;    // ack frames after resuming
+    std::size_t resumed_replies = 0; // reply frames after resuming
+  };
+
+  const counters& stats() const noexcept {
+    return stats_;
+  }
+
 private:
   void run(countdown_latch& progress, std::size_t replies_wanted,
            std::chrono::steady_clock::time_point deadline);
@@ -127,6 +139,7 @@ private:
   bool reached_ = false;
   bool resumed_ = false;       // frames now come from a resumed connection
   std::int64_t resume_after_ = 0; // the last_seq of that resume
+  counters stats_;
 };
 
 } // namespace parley::test

@@ -403,10 +403,16 @@ exit_status server_process::wait_exit(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> guard{mtx_};
     cv_.wait_for(guard, std::chrono::seconds{2}, [this] { return eof_; });
   }
-  if (result.timed_out)
+  if (result.timed_out) {
+    // The last lines say where it hung; the whole log is the caller's.
+    auto all = lines();
+    std::string last;
+    for (auto i = all.size() > 40 ? all.size() - 40 : 0; i < all.size(); ++i)
+      last += all[i] + "\n";
     ADD_FAILURE() << executable_ << " (pid " << pid_ << ") did not exit within "
-                  << timeout.count() << " ms; killed it. Server log:\n"
-                  << log();
+                  << timeout.count() << " ms; killed it. Its last lines:\n"
+                  << last;
+  }
   return result;
 }
 

@@ -99,8 +99,9 @@ public:
   ws_read_result wait_closed(std::chrono::milliseconds timeout,
                              std::vector<nlohmann::json>* frames = nullptr);
 
-  /// The close handshake with `code`, bounded by `timeout`; frames that
-  /// arrive meanwhile are discarded. Never throws.
+  /// The close handshake with `code`, bounded by `timeout` (after which the
+  /// connection is dropped). Frames that arrive meanwhile stay readable with
+  /// read_frame. Never throws.
   void close(std::uint16_t code = 1000,
              std::chrono::milliseconds timeout = default_timeout);
 
