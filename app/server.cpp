@@ -64,15 +64,6 @@ transport::transport_limits make_limits(const server_config& config) {
   return result;
 }
 
-/// Waits (bounded) for every WebSocket to finish its close handshake.
-void await_connections_closed(const transport::server_context& ctx,
-                              std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (ctx.open_connections.load() > 0
-         && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-}
-
 } // namespace
 
 int run_server(const server_config& config) {
@@ -171,8 +162,10 @@ int run_server(const server_config& config) {
     // Stopping the supervisor stops the registry, which stops whatever
     // sessions are left; the persistence actor commits what it holds.
     self->send_exit(supervisor, caf::exit_reason::user_shutdown);
-    await_connections_closed(ctx, drained ? std::chrono::milliseconds{2000}
-                                          : std::chrono::milliseconds{500});
+    // Close frames need the io threads: give the handshakes a moment.
+    ctx.open_connections.wait_for_none(drained
+                                         ? std::chrono::milliseconds{2000}
+                                         : std::chrono::milliseconds{500});
   }
   ioc.stop();
   for (auto& thread : io_threads)

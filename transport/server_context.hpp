@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,6 +27,38 @@ struct transport_limits {
   std::chrono::seconds actor_timeout{5};      // an HTTP request to an actor
 };
 
+/// Counts open WebSockets so that shutdown can wait for their close
+/// handshakes without polling.
+class connection_count {
+public:
+  void opened() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++count_;
+  }
+
+  void closed() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (--count_ == 0)
+      zero_.notify_all();
+  }
+
+  std::size_t current() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return count_;
+  }
+
+  /// Waits until no connection is open or `limit` has passed.
+  bool wait_for_none(std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return zero_.wait_for(guard, limit, [this] { return count_ == 0; });
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::condition_variable zero_;
+  std::size_t count_ = 0;
+};
+
 /// What every connection needs from the rest of the server. Outlives all
 /// connections.
 struct server_context {
@@ -32,7 +66,7 @@ struct server_context {
   std::shared_ptr<const service_directory> directory;
   supervisor_actor supervisor;
   transport_limits limits;
-  std::atomic<std::size_t> open_connections{0};
+  connection_count open_connections;
   std::atomic<std::uint64_t> next_connection_id{1};
 
   server_context(caf::actor_system& sys,

@@ -32,11 +32,11 @@ websocket_session::websocket_session(net::ip::tcp::socket&& socket,
     bind_timer_(ws_.get_executor()),
     ctx_(ctx),
     id_(ctx.next_connection_id++) {
-  ++ctx_.open_connections;
+  ctx_.open_connections.opened();
 }
 
 websocket_session::~websocket_session() {
-  --ctx_.open_connections;
+  ctx_.open_connections.closed();
 }
 
 void websocket_session::run(request req,
