@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -20,7 +21,8 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<protocol_error>,
   caf::reacts_to<drain_atom>,
   caf::reacts_to<retry_atom>,
-  caf::reacts_to<linger_atom, std::uint64_t>>;
+  caf::reacts_to<linger_atom, std::uint64_t>,
+  caf::replies_to<chat_atom, chat_request>::with<chat_exchange>>;
 
 /// Owns the database; answers each request after its transaction commits.
 using persistence_actor = caf::typed_actor<
@@ -34,7 +36,35 @@ using persistence_actor = caf::typed_actor<
     storage::message_record>,
   caf::reacts_to<event_atom, storage::new_event>,
   caf::replies_to<health_atom>::with<std::string>,
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>,
+  // The REST admin API.
+  caf::replies_to<users_atom, list_atom, storage::user_query>::with<
+    storage::user_page>,
+  caf::replies_to<users_atom, find_atom, std::int64_t>::with<
+    storage::user_record>,
+  caf::replies_to<users_atom, create_atom, storage::new_user>::with<
+    storage::user_record>,
+  caf::replies_to<users_atom, update_atom, std::int64_t,
+                  storage::user_patch>::with<storage::user_record>,
+  caf::replies_to<users_atom, remove_atom, std::int64_t>::with<std::int64_t>,
+  caf::replies_to<users_atom, resolve_atom, std::string, std::string>::with<
+    storage::user_record>,
+  caf::replies_to<sessions_atom, list_atom, storage::session_query>::with<
+    storage::session_page>,
+  caf::replies_to<sessions_atom, find_atom, std::int64_t, bool>::with<
+    storage::session_details>,
+  caf::replies_to<sessions_atom, update_atom, std::int64_t,
+                  storage::session_patch>::with<storage::session_listing>,
+  caf::replies_to<sessions_atom, remove_atom, std::int64_t>::with<
+    std::int64_t>,
+  caf::replies_to<messages_atom, list_atom, storage::message_query>::with<
+    storage::message_page>,
+  caf::replies_to<settings_atom, list_atom, std::string>::with<
+    std::vector<storage::setting_record>>,
+  caf::replies_to<settings_atom, find_atom, std::string>::with<
+    storage::setting_record>,
+  caf::replies_to<settings_atom, update_atom, std::string,
+                  storage::setting_patch>::with<storage::setting_record>>;
 
 /// Anything that answers a user message: the fallback now, an LLM later.
 using responder_actor = caf::typed_actor<
@@ -45,7 +75,9 @@ using session_registry_actor = caf::typed_actor<
   caf::reacts_to<attach_atom, connection_ptr, attach_request>,
   caf::reacts_to<register_atom, std::int64_t, session_actor>,
   caf::replies_to<count_atom>::with<std::uint64_t>,
-  caf::replies_to<drain_atom>::with<std::uint64_t>>;
+  caf::replies_to<drain_atom>::with<std::uint64_t>,
+  caf::replies_to<chat_atom, chat_request>::with<chat_exchange>,
+  caf::reacts_to<remove_atom, std::int64_t>>;
 
 /// Owns the long-lived actors and restarts them when they die.
 using supervisor_actor = caf::typed_actor<

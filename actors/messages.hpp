@@ -10,6 +10,7 @@
 #include <caf/type_id.hpp>
 
 #include "actors/chat_state.hpp"
+#include "storage/admin_records.hpp"
 #include "storage/records.hpp"
 
 // Every message type that actors exchange, declared once. Each has an
@@ -63,6 +64,21 @@ struct reply_result {
   std::string finish_reason; // "completed", ...
 };
 
+/// A chat message that arrived over REST (POST /api/chat/send): answered
+/// with the stored question and answer once both are committed.
+struct chat_request {
+  std::int64_t session_id = 0;
+  std::int64_t user_id = 0;
+  std::string text;
+  std::string client_id;
+  std::string message_type;
+};
+
+struct chat_exchange {
+  storage::message_record message;
+  storage::message_record reply;
+};
+
 /// One supervised actor, as the health endpoint shows it.
 struct service_status {
   std::string name;
@@ -112,6 +128,17 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_result& x) {
   return f(caf::meta::type_name("reply_result"), x.text, x.source,
            x.tokens_used, x.model, x.finish_reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_request& x) {
+  return f(caf::meta::type_name("chat_request"), x.session_id, x.user_id,
+           x.text, x.client_id, x.message_type);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_exchange& x) {
+  return f(caf::meta::type_name("chat_exchange"), x.message, x.reply);
 }
 
 template <class Inspector>
@@ -183,6 +210,98 @@ typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
            x.replay, x.unanswered, x.history);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_record& x) {
+  return f(caf::meta::type_name("user_record"), x.id, x.name, x.email,
+           x.avatar_url, x.status, x.preferences, x.created_at, x.updated_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_user& x) {
+  return f(caf::meta::type_name("new_user"), x.name, x.email, x.avatar_url,
+           x.preferences);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_patch& x) {
+  return f(caf::meta::type_name("user_patch"), x.set_name, x.name,
+           x.set_email, x.email, x.set_avatar_url, x.avatar_url, x.set_status,
+           x.status, x.set_preferences, x.preferences);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, page_request& x) {
+  return f(caf::meta::type_name("page_request"), x.page, x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, page_info& x) {
+  return f(caf::meta::type_name("page_info"), x.page, x.limit, x.total,
+           x.pages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_query& x) {
+  return f(caf::meta::type_name("user_query"), x.page, x.search);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_page& x) {
+  return f(caf::meta::type_name("user_page"), x.items, x.page);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_listing& x) {
+  return f(caf::meta::type_name("session_listing"), x.session,
+           x.message_count);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_query& x) {
+  return f(caf::meta::type_name("session_query"), x.page, x.user_id,
+           x.status);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_page& x) {
+  return f(caf::meta::type_name("session_page"), x.items, x.page);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_patch& x) {
+  return f(caf::meta::type_name("session_patch"), x.set_title, x.title,
+           x.set_status, x.status);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_details& x) {
+  return f(caf::meta::type_name("session_details"), x.listing,
+           x.with_messages, x.messages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message_query& x) {
+  return f(caf::meta::type_name("message_query"), x.page, x.session_id,
+           x.user_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message_page& x) {
+  return f(caf::meta::type_name("message_page"), x.items, x.page);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, setting_record& x) {
+  return f(caf::meta::type_name("setting_record"), x.id, x.key, x.value,
+           x.description, x.category, x.created_at, x.updated_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, setting_patch& x) {
+  return f(caf::meta::type_name("setting_patch"), x.value, x.set_description,
+           x.description);
+}
+
 } // namespace parley::storage
 
 // connection_ptr never leaves its node; CAF may carry it locally.
@@ -197,6 +316,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(parley, (parley::chat_turn))
   CAF_ADD_TYPE_ID(parley, (parley::reply_request))
   CAF_ADD_TYPE_ID(parley, (parley::reply_result))
+  CAF_ADD_TYPE_ID(parley, (parley::chat_request))
+  CAF_ADD_TYPE_ID(parley, (parley::chat_exchange))
   CAF_ADD_TYPE_ID(parley, (parley::service_status))
   CAF_ADD_TYPE_ID(parley, (parley::health_report))
   CAF_ADD_TYPE_ID(parley, (parley::storage::session_record))
@@ -207,6 +328,22 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(parley, (parley::storage::new_assistant_message))
   CAF_ADD_TYPE_ID(parley, (parley::storage::new_event))
   CAF_ADD_TYPE_ID(parley, (parley::storage::session_snapshot))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::user_record))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::new_user))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::user_patch))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::page_request))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::page_info))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::user_query))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::user_page))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::session_listing))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::session_query))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::session_page))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::session_patch))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::session_details))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::message_query))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::message_page))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::setting_record))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::setting_patch))
 
   CAF_ADD_ATOM(parley, parley, attach_atom, "attach")
   CAF_ADD_ATOM(parley, parley, detach_atom, "detach")
@@ -224,5 +361,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_ATOM(parley, parley, restart_atom, "restart")
   CAF_ADD_ATOM(parley, parley, retry_atom, "retry")
   CAF_ADD_ATOM(parley, parley, linger_atom, "linger")
+  CAF_ADD_ATOM(parley, parley, chat_atom, "chat")
+  CAF_ADD_ATOM(parley, parley, users_atom, "users")
+  CAF_ADD_ATOM(parley, parley, sessions_atom, "sessions")
+  CAF_ADD_ATOM(parley, parley, messages_atom, "messages")
+  CAF_ADD_ATOM(parley, parley, settings_atom, "settings")
+  CAF_ADD_ATOM(parley, parley, list_atom, "list")
+  CAF_ADD_ATOM(parley, parley, find_atom, "find")
+  CAF_ADD_ATOM(parley, parley, update_atom, "update")
+  CAF_ADD_ATOM(parley, parley, remove_atom, "remove")
+  CAF_ADD_ATOM(parley, parley, resolve_atom, "resolve")
 
 CAF_END_TYPE_ID_BLOCK(parley)

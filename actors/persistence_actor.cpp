@@ -4,6 +4,7 @@
 
 #include "actors/errors.hpp"
 #include "config/logging.hpp"
+#include "storage/admin_repository.hpp"
 #include "storage/chat_repository.hpp"
 #include "storage/database.hpp"
 #include "storage/storage_error.hpp"
@@ -32,11 +33,13 @@ bool ensure_open(self_pointer self) {
     // (and SQLite's :memory:) usable without a restart.
     storage::migrate(*st.db);
     st.repo = std::make_unique<storage::chat_repository>(*st.db);
+    st.admin = std::make_unique<storage::admin_repository>(*st.db);
     if (!st.last_error.empty())
       log()->info("database {} reachable again", st.db->description());
     st.last_error.clear();
     return true;
   } catch (const storage::storage_error& err) {
+    st.admin.reset();
     st.repo.reset();
     st.db.reset();
     if (st.last_error != err.what())
@@ -51,6 +54,7 @@ void drop_connection(self_pointer self, const std::string& why) {
   auto& st = self->state;
   log()->error("database connection lost: {}", why);
   st.last_error = why;
+  st.admin.reset();
   st.repo.reset();
   st.db.reset();
 }
@@ -86,9 +90,10 @@ void flush(self_pointer self) {
       op.fail(err);
     return;
   }
+  repositories repos{*st.repo, *st.admin};
   auto err = in_transaction(self, [&] {
     for (auto& op : ops)
-      op.run(*st.repo);
+      op.run(repos);
   });
   if (!err) {
     for (auto& op : ops)
@@ -109,7 +114,8 @@ void flush(self_pointer self) {
       op.fail(make_error(errc::storage_unavailable, st.last_error));
       continue;
     }
-    auto single = in_transaction(self, [&] { op.run(*st.repo); });
+    repositories single_repos{*st.repo, *st.admin};
+    auto single = in_transaction(self, [&] { op.run(single_repos); });
     if (!single) {
       op.deliver();
       continue;
@@ -139,7 +145,7 @@ caf::typed_response_promise<T> enqueue(self_pointer self, Work work) {
   auto promise = self->template make_response_promise<T>();
   auto slot = std::make_shared<T>();
   self->state.batch.push_back(pending_write{
-    [slot, work](storage::chat_repository& repo) { *slot = work(repo); },
+    [slot, work](repositories& repos) { *slot = work(repos); },
     [promise, slot]() mutable { promise.deliver(std::move(*slot)); },
     [promise](const caf::error& err) mutable { promise.deliver(err); }});
   schedule_flush(self);
@@ -162,37 +168,37 @@ persistence_fun(self_pointer self, persistence_settings settings) {
     [self](create_atom, storage::new_session& request)
       -> caf::result<storage::session_record> {
       return enqueue<storage::session_record>(
-        self, [request = std::move(request)](storage::chat_repository& repo) {
-          return repo.create_session(request);
+        self, [request = std::move(request)](repositories& repos) {
+          return repos.chat.create_session(request);
         });
     },
     [self](load_atom, std::int64_t session_id, std::int64_t last_seq,
            std::uint32_t history_limit)
       -> caf::result<storage::session_snapshot> {
       return enqueue<storage::session_snapshot>(
-        self, [=](storage::chat_repository& repo) {
-          return repo.load_snapshot(session_id, last_seq, history_limit);
+        self, [=](repositories& repos) {
+          return repos.chat.load_snapshot(session_id, last_seq, history_limit);
         });
     },
     [self](store_atom, storage::new_user_message& request)
       -> caf::result<storage::user_message_result> {
       return enqueue<storage::user_message_result>(
-        self, [request = std::move(request)](storage::chat_repository& repo) {
-          return repo.store_user_message(request);
+        self, [request = std::move(request)](repositories& repos) {
+          return repos.chat.store_user_message(request);
         });
     },
     [self](store_atom, storage::new_assistant_message& request)
       -> caf::result<storage::message_record> {
       return enqueue<storage::message_record>(
-        self, [request = std::move(request)](storage::chat_repository& repo) {
-          return repo.store_assistant_message(request);
+        self, [request = std::move(request)](repositories& repos) {
+          return repos.chat.store_assistant_message(request);
         });
     },
     [self](event_atom, storage::new_event& event) {
       auto type = event.event_type;
       self->state.batch.push_back(pending_write{
-        [event = std::move(event)](storage::chat_repository& repo) {
-          repo.add_event(event);
+        [event = std::move(event)](repositories& repos) {
+          repos.chat.add_event(event);
         },
         [] {},
         [type](const caf::error& err) {
@@ -212,6 +218,107 @@ persistence_fun(self_pointer self, persistence_settings settings) {
       }
     },
     [self](flush_atom) { flush(self); },
+    // -- the REST admin API ---------------------------------------------------
+    [self](users_atom, list_atom, storage::user_query& query)
+      -> caf::result<storage::user_page> {
+      return enqueue<storage::user_page>(
+        self, [query = std::move(query)](repositories& repos) {
+          return repos.admin.list_users(query);
+        });
+    },
+    [self](users_atom, find_atom, std::int64_t id)
+      -> caf::result<storage::user_record> {
+      return enqueue<storage::user_record>(
+        self, [id](repositories& repos) { return repos.admin.find_user(id); });
+    },
+    [self](users_atom, create_atom, storage::new_user& user)
+      -> caf::result<storage::user_record> {
+      return enqueue<storage::user_record>(
+        self, [user = std::move(user)](repositories& repos) {
+          return repos.admin.create_user(user);
+        });
+    },
+    [self](users_atom, update_atom, std::int64_t id, storage::user_patch& patch)
+      -> caf::result<storage::user_record> {
+      return enqueue<storage::user_record>(
+        self, [id, patch = std::move(patch)](repositories& repos) {
+          return repos.admin.update_user(id, patch);
+        });
+    },
+    [self](users_atom, remove_atom, std::int64_t id)
+      -> caf::result<std::int64_t> {
+      return enqueue<std::int64_t>(self, [id](repositories& repos) {
+        repos.admin.remove_user(id);
+        return id;
+      });
+    },
+    [self](users_atom, resolve_atom, std::string& email, std::string& name)
+      -> caf::result<storage::user_record> {
+      return enqueue<storage::user_record>(
+        self, [email = std::move(email),
+               name = std::move(name)](repositories& repos) {
+          return repos.admin.find_or_create_user(email, name);
+        });
+    },
+    [self](sessions_atom, list_atom, storage::session_query& query)
+      -> caf::result<storage::session_page> {
+      return enqueue<storage::session_page>(
+        self, [query = std::move(query)](repositories& repos) {
+          return repos.admin.list_sessions(query);
+        });
+    },
+    [self](sessions_atom, find_atom, std::int64_t id, bool with_messages)
+      -> caf::result<storage::session_details> {
+      return enqueue<storage::session_details>(
+        self, [id, with_messages](repositories& repos) {
+          return repos.admin.find_session(id, with_messages);
+        });
+    },
+    [self](sessions_atom, update_atom, std::int64_t id,
+           storage::session_patch& patch)
+      -> caf::result<storage::session_listing> {
+      return enqueue<storage::session_listing>(
+        self, [id, patch = std::move(patch)](repositories& repos) {
+          return repos.admin.update_session(id, patch);
+        });
+    },
+    [self](sessions_atom, remove_atom, std::int64_t id)
+      -> caf::result<std::int64_t> {
+      return enqueue<std::int64_t>(self, [id](repositories& repos) {
+        repos.admin.remove_session(id);
+        return id;
+      });
+    },
+    [self](messages_atom, list_atom, storage::message_query& query)
+      -> caf::result<storage::message_page> {
+      return enqueue<storage::message_page>(
+        self, [query = std::move(query)](repositories& repos) {
+          return repos.admin.list_messages(query);
+        });
+    },
+    [self](settings_atom, list_atom, std::string& category)
+      -> caf::result<std::vector<storage::setting_record>> {
+      return enqueue<std::vector<storage::setting_record>>(
+        self, [category = std::move(category)](repositories& repos) {
+          return repos.admin.list_settings(category);
+        });
+    },
+    [self](settings_atom, find_atom, std::string& key)
+      -> caf::result<storage::setting_record> {
+      return enqueue<storage::setting_record>(
+        self, [key = std::move(key)](repositories& repos) {
+          return repos.admin.find_setting(key);
+        });
+    },
+    [self](settings_atom, update_atom, std::string& key,
+           storage::setting_patch& patch)
+      -> caf::result<storage::setting_record> {
+      return enqueue<storage::setting_record>(
+        self, [key = std::move(key), patch = std::move(patch)](
+                repositories& repos) {
+          return repos.admin.put_setting(key, patch);
+        });
+    },
   };
 }
 

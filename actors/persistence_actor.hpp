@@ -16,6 +16,7 @@ namespace parley {
 namespace storage {
 class database;
 class chat_repository;
+class admin_repository;
 } // namespace storage
 
 struct persistence_settings {
@@ -25,9 +26,15 @@ struct persistence_settings {
   std::size_t max_batch = 512;
 };
 
+/// The repositories a request may use, on the actor's one connection.
+struct repositories {
+  storage::chat_repository& chat;
+  storage::admin_repository& admin;
+};
+
 /// One request waiting for the next commit.
 struct pending_write {
-  std::function<void(storage::chat_repository&)> run;
+  std::function<void(repositories&)> run;
   std::function<void()> deliver;
   std::function<void(const caf::error&)> fail;
 };
@@ -38,6 +45,7 @@ struct persistence_state {
   persistence_settings settings;
   std::unique_ptr<storage::database> db;
   std::unique_ptr<storage::chat_repository> repo;
+  std::unique_ptr<storage::admin_repository> admin;
   std::vector<pending_write> batch;
   bool flush_scheduled = false;
   std::string last_error;

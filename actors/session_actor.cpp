@@ -1,6 +1,8 @@
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 
 #include <spdlog/logger.h>
 
@@ -19,6 +21,13 @@ session_state::~session_state() {
     conn->close(close_codes::going_away, "session ended");
   for (auto& [waiting, request] : waiting_attaches)
     waiting->close(close_codes::going_away, "session ended");
+  // REST callers get an answer instead of a timeout.
+  auto ended = make_error(errc::shutting_down, "the session ended");
+  for (auto& [request, waiter] : waiting_chats)
+    waiter.deliver(ended);
+  for (auto& queued : replies)
+    for (auto& waiter : queued.waiters)
+      waiter.deliver(ended);
 }
 
 namespace {
@@ -124,6 +133,10 @@ void reply_failed(self_pointer self, const caf::error& err) {
   }
   // Give up for now: the message stays stored and unanswered, and a later
   // resume answers it.
+  for (auto& waiter : st.replies.front().waiters)
+    waiter.deliver(make_error(errc::responder_failed,
+                              "the assistant could not answer; the message "
+                              "is stored"));
   st.replies.pop_front();
   st.replying = false;
   st.reply_failures = 0;
@@ -166,7 +179,10 @@ void store_reply(self_pointer self, reply_result result) {
           st.outbox.emit(
             [&](std::int64_t s) { return protocol::reply_frame(s, stored); });
         }
-        st.chat.remember("user", st.replies.front().message.content);
+        auto& answered = st.replies.front();
+        for (auto& waiter : answered.waiters)
+          waiter.deliver(chat_exchange{answered.message, stored});
+        st.chat.remember("user", answered.message.content);
         st.chat.remember("assistant", stored.content);
         st.replies.pop_front();
         st.replying = false;
@@ -206,36 +222,59 @@ void pump(self_pointer self) {
           [self](caf::error& err) { reply_failed(self, err); });
 }
 
-void enqueue_reply(self_pointer self, storage::message_record message) {
-  self->state.replies.push_back(
-    queued_reply{std::move(message), std::chrono::steady_clock::now()});
+void enqueue_reply(self_pointer self, storage::message_record message,
+                   std::vector<chat_promise> waiters = {}) {
+  self->state.replies.push_back(queued_reply{
+    std::move(message), std::chrono::steady_clock::now(), std::move(waiters)});
+}
+
+/// A REST caller asking again for a message whose answer is not stored yet
+/// waits with the first; a message nobody is answering gets answered now.
+void wait_for_answer(self_pointer self, const storage::message_record& message,
+                     chat_promise waiter) {
+  for (auto& queued : self->state.replies) {
+    if (queued.message.id == message.id) {
+      queued.waiters.push_back(std::move(waiter));
+      return;
+    }
+  }
+  enqueue_reply(self, message, {std::move(waiter)});
 }
 
 // -- user messages ------------------------------------------------------------
 
-void on_client_message(self_pointer self, client_message& msg) {
+/// Stores a user message, acknowledges it after the commit and queues it for
+/// an answer. `waiter` is set for REST messages, which get the stored
+/// question and answer as their reply.
+void submit_message(self_pointer self, std::string text, std::string client_id,
+                    std::string message_type, std::int64_t user_id,
+                    std::optional<chat_promise> waiter) {
   auto& st = self->state;
   if (st.draining) {
-    emit_error(self, protocol::codes::shutting_down,
-               "the server is restarting; send the message again after "
-               "reconnecting");
+    if (waiter)
+      waiter->deliver(make_error(errc::shutting_down,
+                                 "the server is restarting; try again"));
+    else
+      emit_error(self, protocol::codes::shutting_down,
+                 "the server is restarting; send the message again after "
+                 "reconnecting");
     return;
   }
   auto seq = st.outbox.reserve();
   ++st.pending_stores;
   storage::new_user_message row;
   row.session_id = st.chat.session_id;
-  row.user_id = st.chat.user_id;
-  row.client_id = msg.client_id;
-  row.content = std::move(msg.text);
-  row.message_type = "text";
+  row.user_id = user_id != 0 ? user_id : st.chat.user_id;
+  row.client_id = std::move(client_id);
+  row.content = std::move(text);
+  row.message_type = message_type.empty() ? "text" : std::move(message_type);
   row.seq = seq;
   auto svc = st.directory->get();
   self
     ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
               std::move(row))
     .then(
-      [self, seq](storage::user_message_result& result) {
+      [self, seq, waiter](storage::user_message_result& result) mutable {
         auto& st = self->state;
         --st.pending_stores;
         const auto& stored = result.message;
@@ -250,31 +289,52 @@ void on_client_message(self_pointer self, client_message& msg) {
             st.outbox.emit([&](std::int64_t s) {
               return protocol::reply_frame(s, result.reply);
             });
+          if (waiter && result.has_reply)
+            waiter->deliver(chat_exchange{stored, result.reply});
+          else if (waiter)
+            wait_for_answer(self, stored, std::move(*waiter));
         } else {
           st.outbox.fill(seq, protocol::ack_frame(seq, stored.client_id,
                                                   stored.id));
-          enqueue_reply(self, stored);
+          std::vector<chat_promise> waiters;
+          if (waiter)
+            waiters.push_back(std::move(*waiter));
+          enqueue_reply(self, stored, std::move(waiters));
         }
         flush_frames(self);
         pump(self);
         check_idle(self);
       },
-      [self, seq](caf::error& err) {
+      [self, seq, waiter](caf::error& err) mutable {
         auto& st = self->state;
         --st.pending_stores;
         st.outbox.cancel(seq);
         st.log->error("session={} storing a message failed: {}",
                       st.chat.session_id, describe(err));
-        emit_error(self, protocol::codes::storage_unavailable,
-                   "your message could not be saved; please send it again");
+        if (waiter)
+          waiter->deliver(err);
+        else
+          emit_error(self, protocol::codes::storage_unavailable,
+                     "your message could not be saved; please send it "
+                     "again");
+        flush_frames(self);
         check_idle(self);
       });
+}
+
+void submit_chat(self_pointer self, chat_request& request,
+                 chat_promise waiter) {
+  submit_message(self, std::move(request.text), std::move(request.client_id),
+                 std::move(request.message_type), request.user_id,
+                 std::move(waiter));
 }
 
 // -- attaching sockets --------------------------------------------------------
 
 void start_attach(self_pointer self, connection_ptr conn,
                   attach_request request);
+
+void load_headless(self_pointer self);
 
 void finish_attach(self_pointer self) {
   auto& st = self->state;
@@ -284,6 +344,16 @@ void finish_attach(self_pointer self) {
     st.waiting_attaches.pop_front();
     start_attach(self, std::move(conn), std::move(request));
     return;
+  }
+  if (!st.waiting_chats.empty()) {
+    if (!st.loaded) {
+      load_headless(self);
+      return;
+    }
+    auto chats = std::move(st.waiting_chats);
+    st.waiting_chats.clear();
+    for (auto& [request, waiter] : chats)
+      submit_chat(self, request, std::move(waiter));
   }
   check_idle(self);
 }
@@ -324,6 +394,49 @@ void create_session(self_pointer self, connection_ptr conn) {
       });
 }
 
+/// A fresh actor takes everything from the database: ids, history, the
+/// next seq and the messages still waiting for an answer.
+void load_from(self_pointer self, storage::session_snapshot& snap,
+               std::int64_t client_last_seq) {
+  auto& st = self->state;
+  st.loaded = true;
+  st.chat.session_id = snap.session.id;
+  st.chat.user_id = snap.session.user_id;
+  st.token_hash = snap.session.resume_token_hash;
+  for (auto& row : snap.history)
+    st.chat.remember(row.role, row.content);
+  st.outbox.advance_to(std::max(snap.max_seq, client_last_seq) + 1);
+  for (auto& row : snap.unanswered)
+    enqueue_reply(self, std::move(row));
+  self->send(st.registry, register_atom_v, snap.session.id, handle_of(self));
+}
+
+/// Loads the session for REST messages, with no socket involved.
+void load_headless(self_pointer self) {
+  auto& st = self->state;
+  st.attaching = true;
+  auto session_id = st.waiting_chats.front().first.session_id;
+  auto svc = st.directory->get();
+  // No replay is needed: ask for the frames after the largest seq.
+  self
+    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
+              session_id, std::numeric_limits<std::int64_t>::max(),
+              static_cast<std::uint32_t>(st.settings.history_limit))
+    .then(
+      [self](storage::session_snapshot& snap) {
+        load_from(self, snap, 0);
+        pump(self);
+        finish_attach(self);
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        for (auto& [request, waiter] : st.waiting_chats)
+          waiter.deliver(err);
+        st.waiting_chats.clear();
+        finish_attach(self);
+      });
+}
+
 void resume_session(self_pointer self, connection_ptr conn,
                     attach_request request) {
   auto& st = self->state;
@@ -346,18 +459,7 @@ void resume_session(self_pointer self, connection_ptr conn,
           return;
         }
         if (!st.loaded) {
-          // A fresh actor: everything comes from the database.
-          st.loaded = true;
-          st.chat.session_id = snap.session.id;
-          st.chat.user_id = snap.session.user_id;
-          st.token_hash = snap.session.resume_token_hash;
-          for (auto& row : snap.history)
-            st.chat.remember(row.role, row.content);
-          st.outbox.advance_to(std::max(snap.max_seq, request.last_seq) + 1);
-          for (auto& row : snap.unanswered)
-            enqueue_reply(self, std::move(row));
-          self->send(st.registry, register_atom_v, snap.session.id,
-                     handle_of(self));
+          load_from(self, snap, request.last_seq);
         } else {
           st.outbox.advance_to(request.last_seq + 1);
         }
@@ -458,7 +560,10 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       record_event(self, "session_closed", "{}");
       check_idle(self);
     },
-    [self](client_message& msg) { on_client_message(self, msg); },
+    [self](client_message& msg) {
+      submit_message(self, std::move(msg.text), std::move(msg.client_id),
+                     "text", 0, std::nullopt);
+    },
     [self](ping_atom) {
       self->state.outbox.emit(
         [](std::int64_t seq) { return protocol::pong_frame(seq); });
@@ -474,6 +579,18 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
     [self](retry_atom) {
       self->state.replying = false;
       pump(self);
+    },
+    [self](chat_atom, chat_request& request) -> caf::result<chat_exchange> {
+      auto& st = self->state;
+      auto waiter = self->make_response_promise<chat_exchange>();
+      if (!st.loaded || st.attaching) {
+        st.waiting_chats.emplace_back(std::move(request), waiter);
+        if (!st.attaching)
+          load_headless(self);
+        return waiter;
+      }
+      submit_chat(self, request, waiter);
+      return waiter;
     },
     [self](linger_atom, std::uint64_t generation) {
       auto& st = self->state;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -32,10 +33,14 @@ struct session_settings {
   caf::timespan retry_delay = std::chrono::milliseconds{500};
 };
 
-/// A user message waiting for its answer.
+using chat_promise = caf::typed_response_promise<chat_exchange>;
+
+/// A user message waiting for its answer, and the REST callers waiting
+/// with it.
 struct queued_reply {
   storage::message_record message;
   std::chrono::steady_clock::time_point received;
+  std::vector<chat_promise> waiters;
 };
 
 struct session_state {
@@ -52,6 +57,8 @@ struct session_state {
   connection_ptr conn;        // the socket frames go to, if any
   bool attaching = false;     // an attach is waiting for the database
   std::deque<std::pair<connection_ptr, attach_request>> waiting_attaches;
+  /// REST messages that arrived before the session was loaded.
+  std::deque<std::pair<chat_request, chat_promise>> waiting_chats;
 
   frame_outbox outbox;
   std::deque<queued_reply> replies; // FIFO: one answer at a time

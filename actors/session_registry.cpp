@@ -1,6 +1,7 @@
 #include "actors/session_registry.hpp"
 
 #include "actors/client_connection.hpp"
+#include "actors/errors.hpp"
 #include "config/logging.hpp"
 #include "transport/protocol.hpp"
 
@@ -92,6 +93,28 @@ session_registry_fun(self_pointer self,
         return; // already gone
       i->second = session_id;
       st.by_id[session_id] = std::move(session);
+    },
+    [self](chat_atom, chat_request& request) -> caf::result<chat_exchange> {
+      auto& st = self->state;
+      if (st.draining)
+        return make_error(errc::shutting_down,
+                          "the server is restarting; try again shortly");
+      auto i = st.by_id.find(request.session_id);
+      session_actor session;
+      if (i != st.by_id.end()) {
+        session = i->second;
+      } else {
+        session = spawn_session(self);
+        st.by_id.emplace(request.session_id, session);
+        st.live[session.address()] = request.session_id;
+      }
+      return self->delegate(session, chat_atom_v, std::move(request));
+    },
+    [self](remove_atom, std::int64_t session_id) {
+      // The session was deleted: its actor (and socket) must not go on.
+      auto& st = self->state;
+      if (auto i = st.by_id.find(session_id); i != st.by_id.end())
+        self->send_exit(i->second, caf::exit_reason::user_shutdown);
     },
     [self](count_atom) -> std::uint64_t { return self->state.live.size(); },
     [self](drain_atom) -> caf::result<std::uint64_t> {

@@ -59,6 +59,8 @@ route route_request(std::string_view method, std::string_view target,
   };
   if (result.path == "/health") {
     only_get(route_kind::health);
+  } else if (result.path.rfind("/api/", 0) == 0) {
+    result.kind = route_kind::rest;
   } else if (result.path == "/ws") {
     only_get(is_websocket_upgrade ? route_kind::websocket
                                   : route_kind::upgrade_required);

@@ -14,6 +14,7 @@ enum class route_kind {
   websocket,          // GET /ws with an upgrade
   upgrade_required,   // GET /ws without an upgrade
   method_not_allowed, // a known path, another method
+  rest,               // under /api/: see rest_routes.hpp
   not_found,
 };
 

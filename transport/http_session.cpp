@@ -15,6 +15,7 @@
 #include "config/logging.hpp"
 #include "storage/chat_repository.hpp"
 #include "transport/http_router.hpp"
+#include "transport/rest_api.hpp"
 #include "transport/websocket_session.hpp"
 
 namespace beast = boost::beast;
@@ -98,6 +99,8 @@ void http_session::handle(request req) {
       return;
     case route_kind::health:
       return answer_health(req);
+    case route_kind::rest:
+      return answer_rest(req, decision.path, std::move(decision.query));
     case route_kind::upgrade_required: {
       auto res = json_response(426, version, keep_alive,
                                error_body("/ws is a WebSocket endpoint"));
@@ -139,6 +142,50 @@ void http_session::answer_health(const request& req) {
           });
         });
   });
+}
+
+void http_session::answer_rest(request& req, const std::string& path,
+                               std::map<std::string, std::string> query) {
+  auto version = req.version();
+  auto keep_alive = req.keep_alive();
+  auto head = req.method() == http::verb::head;
+  auto method = std::string_view{req.method_string().data(),
+                                 req.method_string().size()};
+  auto match = match_rest(method, path);
+  switch (match.kind) {
+    case rest_match_kind::not_found:
+      return write(json_response(404, version, keep_alive,
+                                 error_body("not found: " + path)));
+    case rest_match_kind::method_not_allowed: {
+      auto res = json_response(405, version, keep_alive,
+                               error_body("method not allowed"));
+      res.set(http::field::allow, match.allow);
+      return write(std::move(res));
+    }
+    case rest_match_kind::bad_id:
+      return write(json_response(400, version, keep_alive,
+                                 error_body("the id in the path must be a "
+                                            "positive integer")));
+    case rest_match_kind::matched:
+      break;
+  }
+  auto content_type = req[http::field::content_type];
+  auto self = shared_from_this();
+  serve_rest(ctx_, match, query,
+             std::string_view{content_type.data(), content_type.size()},
+             req.body(), [self, version, keep_alive, head](rest_response r) {
+               // May run on an actor's thread: hop onto the strand.
+               net::post(self->stream_.get_executor(),
+                         [self, version, keep_alive, head,
+                          r = std::move(r)]() mutable {
+                           auto res = json_response(r.status, version,
+                                                    keep_alive,
+                                                    std::move(r.body));
+                           if (head)
+                             res.body().clear();
+                           self->write(std::move(res));
+                         });
+             });
 }
 
 void http_session::send_health(unsigned version, bool keep_alive, bool head,

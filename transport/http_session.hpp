@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,8 @@ private:
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void handle(request req);
   void answer_health(const request& req);
+  void answer_rest(request& req, const std::string& path,
+                   std::map<std::string, std::string> query);
   void send_health(unsigned version, bool keep_alive, bool head,
                    const health_report* report, const std::string& error);
   void write(response res);

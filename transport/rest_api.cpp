@@ -1,0 +1,444 @@
+#include "transport/rest_api.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/resume_token.hpp"
+#include "config/logging.hpp"
+#include "storage/chat_repository.hpp"
+#include "transport/rest_json.hpp"
+
+namespace parley::transport {
+
+namespace {
+
+using nlohmann::json;
+
+rest_response ok(json data, unsigned status = 200) {
+  return {status, rest::success_body(std::move(data))};
+}
+
+rest_response failure(unsigned status, const std::string& message) {
+  return {status, rest::error_body(message)};
+}
+
+/// The text a caf::error carries for people, without the category prefix.
+std::string context_of(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return describe(err);
+}
+
+/// Maps an actor's error to an HTTP answer. Bad input never gets here as a
+/// 500: it is rejected before the database is asked.
+rest_response from_error(const caf::error& err) {
+  if (is(err, errc::not_found))
+    return failure(404, context_of(err));
+  if (is(err, errc::storage_constraint))
+    return failure(409, context_of(err));
+  if (is(err, errc::storage_unavailable))
+    return failure(503, "the database is unavailable; try again shortly");
+  if (is(err, errc::shutting_down))
+    return failure(503, context_of(err));
+  if (err == caf::sec::request_timeout)
+    return failure(504, "the server did not answer in time");
+  logger("transport")->error("REST request failed: {}", describe(err));
+  return failure(500, "internal error");
+}
+
+/// Asks the persistence actor and formats its answer.
+template <class Result, class Format, class... Ts>
+void ask_store(server_context& ctx, rest_reply reply, Format format,
+               Ts... xs) {
+  auto store = ctx.directory->get()->persistence;
+  auto timeout = ctx.limits.actor_timeout;
+  ctx.system.spawn([=](caf::event_based_actor* self) {
+    self->request(store, timeout, xs...)
+      .then([=](Result& value) { reply(format(value)); },
+            [=](caf::error& err) { reply(from_error(err)); });
+  });
+}
+
+/// Cuts text to at most `max` bytes without splitting a UTF-8 character.
+std::string utf8_prefix(const std::string& text, std::size_t max) {
+  if (text.size() <= max)
+    return text;
+  auto end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end;
+  return text.substr(0, end);
+}
+
+std::string session_title(const std::string& message) {
+  auto line = message.substr(0, message.find('\n'));
+  return utf8_prefix(line, 60);
+}
+
+json exchange_json(const chat_exchange& exchange) {
+  const auto& q = exchange.message;
+  const auto& a = exchange.reply;
+  return {
+    {"id", q.id},
+    {"session_id", q.session_id},
+    {"user_id", q.user_id == 0 ? json(nullptr) : json(q.user_id)},
+    {"message", q.content},
+    {"response", a.content},
+    {"response_id", a.id},
+    {"message_type", q.message_type},
+    {"tokens_used", a.tokens_used},
+    {"response_time", a.response_time},
+    {"source", a.source},
+    {"created_at", q.created_at},
+  };
+}
+
+/// POST /api/chat/send: user by email, session (new unless given), then the
+/// session actor's pipeline, then the advanced-AI flag for the answer.
+void chat_send(server_context& ctx, rest::chat_send request,
+               rest_reply reply) {
+  auto svc = ctx.directory->get();
+  auto timeout = ctx.limits.actor_timeout;
+  // Answering may take a responder's time on top of the commits.
+  auto chat_timeout = timeout + std::chrono::seconds{60};
+  ctx.system.spawn([=](caf::event_based_actor* self) {
+    auto respond = [=](chat_exchange exchange, std::int64_t user_id,
+                       std::string token) {
+      self
+        ->request(svc->persistence, timeout, settings_atom_v, find_atom_v,
+                  std::string{"enable_advanced_ai"})
+        .then(
+          [=](storage::setting_record& setting) {
+            json data{{"message", exchange_json(exchange)},
+                      {"session_id", exchange.message.session_id},
+                      {"user_id", user_id},
+                      {"advanced_ai_enabled", setting.value == "true"}};
+            if (!token.empty())
+              data["resume_token"] = token;
+            reply(ok(std::move(data), 201));
+          },
+          [=](caf::error&) {
+            json data{{"message", exchange_json(exchange)},
+                      {"session_id", exchange.message.session_id},
+                      {"user_id", user_id},
+                      {"advanced_ai_enabled", false}};
+            if (!token.empty())
+              data["resume_token"] = token;
+            reply(ok(std::move(data), 201));
+          });
+    };
+    auto send_to_session = [=](std::int64_t session_id, std::int64_t user_id,
+                               std::string token) {
+      chat_request chat{session_id, user_id, request.message,
+                        request.client_id, request.message_type};
+      self->request(svc->registry, chat_timeout, chat_atom_v, std::move(chat))
+        .then(
+          [=](chat_exchange& exchange) {
+            respond(std::move(exchange), user_id, token);
+          },
+          [=](caf::error& err) {
+            if (is(err, errc::not_found))
+              reply(failure(404, "session "
+                                   + std::to_string(request.session_id)
+                                   + " not found"));
+            else
+              reply(from_error(err));
+          });
+    };
+    self
+      ->request(svc->persistence, timeout, users_atom_v, resolve_atom_v,
+                request.user_email, request.user_name)
+      .then(
+        [=](storage::user_record& user) {
+          if (request.session_id != 0) {
+            send_to_session(request.session_id, user.id, {});
+            return;
+          }
+          auto token = make_resume_token();
+          storage::new_session session;
+          session.user_id = user.id;
+          session.title = session_title(request.message);
+          session.channel = "rest";
+          session.resume_token_hash = hash_resume_token(token);
+          auto user_id = user.id;
+          self
+            ->request(svc->persistence, timeout, create_atom_v,
+                      std::move(session))
+            .then(
+              [=](storage::session_record& created) {
+                send_to_session(created.id, user_id, token);
+              },
+              [=](caf::error& err) { reply(from_error(err)); });
+        },
+        [=](caf::error& err) { reply(from_error(err)); });
+  });
+}
+
+/// POST /api/sessions: the user must exist; answers with the new session
+/// and its resume token.
+void create_session(server_context& ctx, rest::session_create request,
+                    rest_reply reply) {
+  auto svc = ctx.directory->get();
+  auto timeout = ctx.limits.actor_timeout;
+  ctx.system.spawn([=](caf::event_based_actor* self) {
+    self
+      ->request(svc->persistence, timeout, users_atom_v, find_atom_v,
+                request.user_id)
+      .then(
+        [=](storage::user_record&) {
+          auto token = make_resume_token();
+          storage::new_session session;
+          session.user_id = request.user_id;
+          session.title = request.title;
+          session.channel = "rest";
+          session.resume_token_hash = hash_resume_token(token);
+          self
+            ->request(svc->persistence, timeout, create_atom_v,
+                      std::move(session))
+            .then(
+              [=](storage::session_record& created) {
+                auto data = rest::session_json(
+                  storage::session_listing{created, 0});
+                data["resume_token"] = token;
+                reply(ok(std::move(data), 201));
+              },
+              [=](caf::error& err) { reply(from_error(err)); });
+        },
+        [=](caf::error& err) { reply(from_error(err)); });
+  });
+}
+
+rest_response llm_health() {
+  return {200, rest::dump(json{
+                 {"success", true},
+                 {"llm_service",
+                  {{"provider", "fallback"},
+                   {"status", "fallback"},
+                   {"connected", false},
+                   {"url", nullptr},
+                   {"model", "fallback"}}},
+                 {"timestamp", storage::utc_timestamp()},
+               })};
+}
+
+/// Reads the JSON body or answers with the reason it cannot be read.
+std::optional<json> body_or_reply(std::string_view content_type,
+                                  std::string_view body,
+                                  const rest_reply& reply) {
+  auto parsed = rest::parse_body(content_type, body);
+  if (!parsed) {
+    reply(failure(parsed.error->status, parsed.error->message));
+    return std::nullopt;
+  }
+  return std::move(parsed.value);
+}
+
+template <class T>
+bool invalid(const rest::parsed<T>& value, const rest_reply& reply) {
+  if (value)
+    return false;
+  reply(failure(value.error->status, value.error->message));
+  return true;
+}
+
+} // namespace
+
+void serve_rest(server_context& ctx, const rest_match& match,
+                const rest::query_map& query, std::string_view content_type,
+                std::string_view body, rest_reply reply) {
+  using e = rest_endpoint;
+  auto id = match.id;
+  if (match.key.size() > 128)
+    return reply(failure(400, "setting keys have at most 128 bytes"));
+  switch (match.endpoint) {
+    case e::llm_health:
+      return reply(llm_health());
+    case e::chat_send: {
+      auto json_body = body_or_reply(content_type, body, reply);
+      if (!json_body)
+        return;
+      auto request = rest::parse_chat_send(*json_body,
+                                           ctx.limits.max_message_bytes);
+      if (invalid(request, reply))
+        return;
+      return chat_send(ctx, std::move(request.value), std::move(reply));
+    }
+    case e::list_users: {
+      auto request = rest::parse_user_query(query);
+      if (invalid(request, reply))
+        return;
+      return ask_store<storage::user_page>(
+        ctx, reply,
+        [](const storage::user_page& page) {
+          auto items = json::array();
+          for (const auto& user : page.items)
+            items.push_back(rest::user_json(user));
+          return rest_response{200, rest::list_body(items, page.page)};
+        },
+        users_atom_v, list_atom_v, request.value);
+    }
+    case e::create_user: {
+      auto json_body = body_or_reply(content_type, body, reply);
+      if (!json_body)
+        return;
+      auto request = rest::parse_new_user(*json_body);
+      if (invalid(request, reply))
+        return;
+      return ask_store<storage::user_record>(
+        ctx, reply,
+        [](const storage::user_record& user) {
+          return ok({{"id", user.id},
+                     {"message", "User created successfully"},
+                     {"user", rest::user_json(user)}},
+                    201);
+        },
+        users_atom_v, create_atom_v, request.value);
+    }
+    case e::get_user:
+      return ask_store<storage::user_record>(
+        ctx, reply,
+        [](const storage::user_record& user) {
+          return ok(rest::user_json(user));
+        },
+        users_atom_v, find_atom_v, id);
+    case e::update_user: {
+      auto json_body = body_or_reply(content_type, body, reply);
+      if (!json_body)
+        return;
+      auto request = rest::parse_user_patch(*json_body);
+      if (invalid(request, reply))
+        return;
+      return ask_store<storage::user_record>(
+        ctx, reply,
+        [](const storage::user_record& user) {
+          return ok(rest::user_json(user));
+        },
+        users_atom_v, update_atom_v, id, request.value);
+    }
+    case e::delete_user:
+      return ask_store<std::int64_t>(
+        ctx, reply,
+        [](std::int64_t removed) {
+          return ok({{"id", removed}, {"message", "User deleted successfully"}});
+        },
+        users_atom_v, remove_atom_v, id);
+    case e::list_sessions: {
+      auto request = rest::parse_session_query(query);
+      if (invalid(request, reply))
+        return;
+      return ask_store<storage::session_page>(
+        ctx, reply,
+        [](const storage::session_page& page) {
+          auto items = json::array();
+          for (const auto& listing : page.items)
+            items.push_back(rest::session_json(listing));
+          return rest_response{200, rest::list_body(items, page.page)};
+        },
+        sessions_atom_v, list_atom_v, request.value);
+    }
+    case e::create_session: {
+      auto json_body = body_or_reply(content_type, body, reply);
+      if (!json_body)
+        return;
+      auto request = rest::parse_session_create(*json_body);
+      if (invalid(request, reply))
+        return;
+      return create_session(ctx, std::move(request.value), std::move(reply));
+    }
+    case e::get_session: {
+      auto with_messages = rest::parse_flag(query, "include_messages");
+      return ask_store<storage::session_details>(
+        ctx, reply,
+        [](const storage::session_details& details) {
+          auto data = rest::session_json(details.listing);
+          if (details.with_messages) {
+            auto messages = json::array();
+            for (const auto& m : details.messages)
+              messages.push_back(rest::message_json(m));
+            data["messages"] = std::move(messages);
+          }
+          return ok(std::move(data));
+        },
+        sessions_atom_v, find_atom_v, id, with_messages);
+    }
+    case e::update_session: {
+      auto json_body = body_or_reply(content_type, body, reply);
+      if (!json_body)
+        return;
+      auto request = rest::parse_session_patch(*json_body);
+      if (invalid(request, reply))
+        return;
+      return ask_store<storage::session_listing>(
+        ctx, reply,
+        [](const storage::session_listing& listing) {
+          return ok(rest::session_json(listing));
+        },
+        sessions_atom_v, update_atom_v, id, request.value);
+    }
+    case e::delete_session: {
+      auto registry = ctx.directory->get()->registry;
+      return ask_store<std::int64_t>(
+        ctx, reply,
+        [registry](std::int64_t removed) {
+          // A live session of it must not write on.
+          caf::anon_send(registry, remove_atom_v, removed);
+          return ok({{"id", removed},
+                     {"message", "Session deleted successfully"}});
+        },
+        sessions_atom_v, remove_atom_v, id);
+    }
+    case e::list_messages: {
+      auto request = rest::parse_message_query(query);
+      if (invalid(request, reply))
+        return;
+      return ask_store<storage::message_page>(
+        ctx, reply,
+        [](const storage::message_page& page) {
+          auto items = json::array();
+          for (const auto& m : page.items)
+            items.push_back(rest::message_json(m));
+          return rest_response{200, rest::list_body(items, page.page)};
+        },
+        messages_atom_v, list_atom_v, request.value);
+    }
+    case e::list_settings: {
+      std::string category;
+      if (auto i = query.find("category"); i != query.end())
+        category = i->second;
+      return ask_store<std::vector<storage::setting_record>>(
+        ctx, reply,
+        [](const std::vector<storage::setting_record>& settings) {
+          auto items = json::array();
+          for (const auto& s : settings)
+            items.push_back(rest::setting_json(s));
+          return ok(std::move(items));
+        },
+        settings_atom_v, list_atom_v, category);
+    }
+    case e::get_setting:
+      return ask_store<storage::setting_record>(
+        ctx, reply,
+        [](const storage::setting_record& s) {
+          return ok(rest::setting_json(s));
+        },
+        settings_atom_v, find_atom_v, match.key);
+    case e::put_setting: {
+      auto json_body = body_or_reply(content_type, body, reply);
+      if (!json_body)
+        return;
+      auto request = rest::parse_setting_patch(*json_body);
+      if (invalid(request, reply))
+        return;
+      return ask_store<storage::setting_record>(
+        ctx, reply,
+        [](const storage::setting_record& s) {
+          return ok(rest::setting_json(s));
+        },
+        settings_atom_v, update_atom_v, match.key, request.value);
+    }
+  }
+}
+
+} // namespace parley::transport
