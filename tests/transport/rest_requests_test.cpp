@@ -1,0 +1,110 @@
+#include "transport/rest_requests.hpp"
+
+#include <gtest/gtest.h>
+
+#include "transport/rest_routes.hpp"
+
+namespace parley::transport {
+namespace {
+
+using nlohmann::json;
+
+TEST(rest_routes, matches_paths_methods_and_ids) {
+  auto m = match_rest("GET", "/api/users/42");
+  EXPECT_EQ(m.kind, rest_match_kind::matched);
+  EXPECT_EQ(m.endpoint, rest_endpoint::get_user);
+  EXPECT_EQ(m.id, 42);
+  EXPECT_EQ(match_rest("POST", "/api/messages").endpoint,
+            rest_endpoint::chat_send);
+  EXPECT_EQ(match_rest("HEAD", "/api/settings").endpoint,
+            rest_endpoint::list_settings);
+  auto wrong = match_rest("PATCH", "/api/users/1");
+  EXPECT_EQ(wrong.kind, rest_match_kind::method_not_allowed);
+  EXPECT_EQ(wrong.allow, "GET, PUT, DELETE");
+  EXPECT_EQ(match_rest("GET", "/api/users/abc").kind, rest_match_kind::bad_id);
+  EXPECT_EQ(match_rest("GET", "/api/users/0").kind, rest_match_kind::bad_id);
+  EXPECT_EQ(match_rest("GET", "/api/users/1/x").kind,
+            rest_match_kind::not_found);
+  EXPECT_EQ(match_rest("GET", "/api/nope").kind, rest_match_kind::not_found);
+  auto setting = match_rest("PUT", "/api/settings/enable_advanced_ai");
+  EXPECT_EQ(setting.endpoint, rest_endpoint::put_setting);
+  EXPECT_EQ(setting.key, "enable_advanced_ai");
+  EXPECT_EQ(rest_paths().size(), 9u);
+}
+
+TEST(rest_requests, body_must_be_a_json_object) {
+  EXPECT_EQ(rest::parse_body("text/plain", "{}").error->status, 415u);
+  EXPECT_EQ(rest::parse_body("", "{}").error->status, 415u);
+  EXPECT_TRUE(rest::parse_body("application/json; charset=utf-8", "{}"));
+  EXPECT_TRUE(rest::parse_body("Application/JSON", "{\"a\":1}"));
+  EXPECT_EQ(rest::parse_body("application/json", "{").error->status, 400u);
+  EXPECT_EQ(rest::parse_body("application/json", "[1]").error->status, 400u);
+}
+
+TEST(rest_requests, pages_are_bounded) {
+  auto defaults = rest::parse_page({}, 20);
+  EXPECT_EQ(defaults.value.page, 1);
+  EXPECT_EQ(defaults.value.limit, 20);
+  EXPECT_TRUE(rest::parse_page({{"limit", "100"}}, 10));
+  EXPECT_TRUE(rest::parse_page({{"limit", "1"}, {"page", "3"}}, 10));
+  for (auto bad : {"0", "101", "-1", "x", "1.5"})
+    EXPECT_FALSE(rest::parse_page({{"limit", bad}}, 10)) << bad;
+  for (auto bad : {"0", "-2", "two"})
+    EXPECT_FALSE(rest::parse_page({{"page", bad}}, 10)) << bad;
+}
+
+TEST(rest_requests, users_need_a_name_and_an_email) {
+  EXPECT_TRUE(rest::parse_new_user(json{{"name", "A"}, {"email", "a@b.c"}}));
+  EXPECT_FALSE(rest::parse_new_user(json{{"email", "a@b.c"}}));
+  EXPECT_FALSE(rest::parse_new_user(json{{"name", " "}, {"email", "a@b.c"}}));
+  EXPECT_FALSE(rest::parse_new_user(json{{"name", "A"}, {"email", "nope"}}));
+  EXPECT_FALSE(rest::parse_new_user(json{{"name", 5}, {"email", "a@b.c"}}));
+  EXPECT_FALSE(rest::parse_new_user(
+    json{{"name", "A"}, {"email", "a@b.c"}, {"preferences", "dark"}}));
+  auto patch = rest::parse_user_patch(json{{"status", "inactive"}});
+  ASSERT_TRUE(patch);
+  EXPECT_TRUE(patch.value.set_status);
+  EXPECT_FALSE(patch.value.set_name);
+  EXPECT_FALSE(rest::parse_user_patch(json{{"status", "gone"}}));
+}
+
+TEST(rest_requests, session_filters_are_checked) {
+  auto q = rest::parse_session_query({{"user_id", "3"}, {"status", "active"}});
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q.value.user_id, 3);
+  EXPECT_EQ(q.value.status, "active");
+  EXPECT_EQ(rest::parse_session_query({}).value.status, "all");
+  EXPECT_FALSE(rest::parse_session_query({{"status", "open"}}));
+  EXPECT_FALSE(rest::parse_session_query({{"user_id", "x"}}));
+  EXPECT_FALSE(rest::parse_session_create(json{{"user_id", "1"}}));
+  EXPECT_TRUE(rest::parse_session_create(json{{"user_id", 1}}));
+}
+
+TEST(rest_requests, chat_send_fills_defaults_and_checks_limits) {
+  auto ok = rest::parse_chat_send(
+    json{{"message", "hi"}, {"user_email", "ann@example.com"}}, 16);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok.value.user_name, "ann");
+  EXPECT_EQ(ok.value.message_type, "text");
+  EXPECT_EQ(ok.value.metadata, "{}");
+  EXPECT_EQ(ok.value.session_id, 0);
+  EXPECT_FALSE(rest::parse_chat_send(
+    json{{"message", std::string(17, 'x')}, {"user_email", "a@b.c"}}, 16));
+  EXPECT_FALSE(rest::parse_chat_send(json{{"message", "hi"}}, 16));
+  EXPECT_FALSE(rest::parse_chat_send(
+    json{{"message", "hi"}, {"user_email", "a@b.c"}, {"session_id", "1"}},
+    16));
+  EXPECT_FALSE(rest::parse_chat_send(
+    json{{"message", "hi"}, {"user_email", "a@b.c"}, {"metadata", 1}}, 16));
+}
+
+TEST(rest_requests, setting_values_are_text) {
+  EXPECT_EQ(rest::parse_setting_patch(json{{"value", true}}).value.value,
+            "true");
+  EXPECT_EQ(rest::parse_setting_patch(json{{"value", 30}}).value.value, "30");
+  EXPECT_FALSE(rest::parse_setting_patch(json{{"value", json::array()}}));
+  EXPECT_FALSE(rest::parse_setting_patch(json::object()));
+}
+
+} // namespace
+} // namespace parley::transport
