@@ -4,6 +4,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/fallback_actor.hpp"
+#include "actors/persistence_pool.hpp"
 #include "actors/session_registry.hpp"
 #include "config/logging.hpp"
 
@@ -25,10 +26,11 @@ void start_child(self_pointer self, const std::string& name) {
   auto& st = self->state;
   caf::actor_addr addr;
   if (name == persistence_name) {
-    auto hdl = st.settings.detach_persistence
-                 ? self->spawn<caf::detached>(persistence_fun,
-                                              st.settings.persistence)
-                 : self->spawn(persistence_fun, st.settings.persistence);
+    persistence_pool_settings pool;
+    pool.worker = st.settings.persistence;
+    pool.size = st.settings.pool_size;
+    pool.detach_workers = st.settings.detach_persistence;
+    auto hdl = self->spawn(persistence_pool_fun, std::move(pool));
     self->monitor(hdl);
     addr = hdl.address();
     st.current.persistence = std::move(hdl);

@@ -16,9 +16,11 @@ namespace parley {
 
 struct supervisor_settings {
   persistence_settings persistence;
+  /// Connections to the database (see default_pool_size).
+  std::size_t pool_size = 1;
   session_settings session;
-  /// Detached: SOCI blocks, so the persistence actor gets its own thread.
-  /// Deterministic tests run it on the test scheduler instead.
+  /// Detached: SOCI blocks, so each persistence worker gets its own thread.
+  /// Deterministic tests run them on the test scheduler instead.
   bool detach_persistence = true;
   caf::timespan restart_base = std::chrono::milliseconds{100};
   caf::timespan restart_cap = std::chrono::seconds{10};

@@ -15,6 +15,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
+#include "actors/persistence_pool.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/supervisor.hpp"
 #include "config/logging.hpp"
@@ -53,6 +54,8 @@ bool prepare_database(const server_config& config) {
 supervisor_settings make_supervisor_settings(const server_config& config) {
   supervisor_settings result;
   result.persistence.url = config.database;
+  result.pool_size = default_pool_size(config.database.backend,
+                                       config.db_pool_size);
   result.session.history_limit = config.history_limit;
   result.session.linger = config.session_linger;
   return result;

@@ -56,6 +56,8 @@ constexpr option_spec opt_session_linger{"session-linger",
                                          "PARLEY_SESSION_LINGER"};
 constexpr option_spec opt_history_limit{"history-limit",
                                         "PARLEY_HISTORY_LIMIT"};
+constexpr option_spec opt_db_pool_size{"db-pool-size",
+                                       "PARLEY_DB_POOL_SIZE"};
 
 [[noreturn]] void fail(const option_spec& opt, const std::string& what) {
   throw config_error(opt.label() + ": " + what);
@@ -239,6 +241,12 @@ po::options_description make_options(const server_config& defaults) {
                           std::to_string(defaults.history_limit),
                           opt_history_limit)
                        .c_str());
+  desc.add_options()(opt_db_pool_size.flag, str("N"),
+                     text("database connections, 1..32; 0 picks 1 for "
+                          "SQLite and 4 for server databases",
+                          std::to_string(defaults.db_pool_size),
+                          opt_db_pool_size)
+                       .c_str());
   return desc;
 }
 
@@ -361,6 +369,8 @@ config_load_result load_server_config(int argc, const char* const* argv,
   if (auto v = lookup(opt_history_limit))
     cfg.history_limit = whole_in_range(opt_history_limit, *v, 0,
                                        max_history_limit);
+  if (auto v = lookup(opt_db_pool_size))
+    cfg.db_pool_size = whole_in_range(opt_db_pool_size, *v, 0, 32);
   return result;
 }
 

@@ -29,6 +29,7 @@ struct server_config {
   std::chrono::milliseconds shutdown_timeout{5000}; // PARLEY_SHUTDOWN_TIMEOUT (s)
   std::chrono::milliseconds session_linger{30000};  // PARLEY_SESSION_LINGER (s)
   std::size_t history_limit = 20;                 // PARLEY_HISTORY_LIMIT
+  std::size_t db_pool_size = 0; // PARLEY_DB_POOL_SIZE; 0 = by backend
 };
 
 /// Result of reading the command line: either a configuration to run with or

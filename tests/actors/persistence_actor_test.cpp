@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "actors/errors.hpp"
+#include "actors/persistence_pool.hpp"
 #include "tests/actors/actor_fixture.hpp"
 
 namespace parley::test {
@@ -139,6 +140,46 @@ TEST_F(persistence_actor_test, health_names_the_backend) {
   run();
   ASSERT_TRUE(health->value) << describe(health->error);
   EXPECT_EQ(*health->value, "sqlite");
+}
+
+TEST_F(persistence_actor_test, a_pool_keeps_each_session_on_one_worker) {
+  persistence_pool_settings settings;
+  settings.worker.url = db_url();
+  settings.size = 3;
+  settings.detach_workers = false;
+  auto pool = sys->spawn(persistence_pool_fun, settings);
+  run();
+  std::vector<std::int64_t> sessions;
+  for (int i = 0; i < 4; ++i)
+    sessions.push_back(make_session(pool));
+  std::vector<std::shared_ptr<reply<storage::user_message_result>>> first;
+  std::vector<std::shared_ptr<reply<storage::user_message_result>>> again;
+  for (auto id : sessions) {
+    // Sent back to back: only one worker may see both, or the second
+    // would not know it is a duplicate.
+    first.push_back(
+      ask<storage::user_message_result>(pool, store_atom_v, message(id, "x")));
+    again.push_back(
+      ask<storage::user_message_result>(pool, store_atom_v, message(id, "x")));
+  }
+  run();
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    ASSERT_TRUE(first[i]->value) << describe(first[i]->error);
+    ASSERT_TRUE(again[i]->value) << describe(again[i]->error);
+    EXPECT_FALSE(first[i]->value->duplicate);
+    EXPECT_TRUE(again[i]->value->duplicate);
+  }
+  EXPECT_EQ(committed_messages(), 4);
+  auto health = ask<std::string>(pool, health_atom_v);
+  run();
+  EXPECT_TRUE(health->value);
+}
+
+TEST(persistence_pool, default_size_depends_on_the_backend) {
+  EXPECT_EQ(default_pool_size(db_backend::sqlite, 0), 1u);
+  EXPECT_EQ(default_pool_size(db_backend::postgresql, 0), 4u);
+  EXPECT_EQ(default_pool_size(db_backend::mysql, 0), 4u);
+  EXPECT_EQ(default_pool_size(db_backend::sqlite, 3), 3u);
 }
 
 } // namespace

@@ -243,6 +243,11 @@ TEST(server_config, whole_number_ranges) {
   EXPECT_TRUE(contains(bad("--history-limit", "-1"), "--history-limit"));
   EXPECT_EQ(load({"--max-message-bytes", "1"}).config.max_message_bytes, 1u);
   EXPECT_EQ(load({"--history-limit", "1000"}).config.history_limit, 1000u);
+  EXPECT_EQ(load({}).config.db_pool_size, 0u);
+  EXPECT_EQ(load({"--db-pool-size", "8"}).config.db_pool_size, 8u);
+  EXPECT_EQ(load({}, {}, {{"PARLEY_DB_POOL_SIZE", "3"}}).config.db_pool_size,
+            3u);
+  EXPECT_TRUE(contains(bad("--db-pool-size", "33"), "--db-pool-size"));
 }
 
 TEST(server_config, timeouts) {
