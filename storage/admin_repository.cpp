@@ -8,51 +8,18 @@
 #include "storage/chat_repository.hpp"
 #include "storage/database.hpp"
 #include "storage/error_translation.hpp"
+#include "storage/sql_support.hpp"
 #include "storage/storage_error.hpp"
 
 namespace parley::storage {
 
+// The shared SOCI plumbing: column, into/use, the message and session rows,
+// fetch_one/fetch_all, statement_cache, own_transaction and the input checks.
+using namespace detail;
+
 namespace {
 
-// -- column buffers -----------------------------------------------------------
-// The helpers below mirror those of chat_repository.cpp (its anonymous
-// namespace is private to that file).
-
-/// A bound value and its NULL indicator; SOCI throws on NULL without one.
-template <class T>
-struct column {
-  T value{};
-  soci::indicator ind = soci::i_ok;
-
-  T get() const {
-    return ind == soci::i_ok ? value : T{};
-  }
-
-  void set(T x) {
-    value = std::move(x);
-    ind = soci::i_ok;
-  }
-
-  /// Empty strings and zero ids are stored as NULL ("none").
-  void set_or_null(T x) {
-    ind = x == T{} ? soci::i_null : soci::i_ok;
-    value = std::move(x);
-  }
-};
-
-// SOCI's use/into containers keep a reference to a temporary name string:
-// they must reach exchange() within the full-expression that creates them.
-template <class T>
-void into(soci::statement& st, column<T>& col) {
-  st.exchange(soci::into(col.value, col.ind));
-}
-
-template <class T>
-void use(soci::statement& st, column<T>& col) {
-  st.exchange(soci::use(col.value, col.ind));
-}
-
-// long long rather than std::int64_t (long here): SOCI's native 64-bit type.
+// -- rows ---------------------------------------------------------------------
 
 struct user_row {
   column<long long> id;
@@ -108,113 +75,28 @@ void bind_into(soci::statement& st, user_row& row) {
   into(st, row.updated_at);
 }
 
-struct session_row {
-  column<long long> id;
-  column<long long> user_id;
-  column<std::string> title;
-  column<std::string> status;
-  column<std::string> channel;
-  column<std::string> resume_token_hash;
-  column<std::string> created_at;
-  column<std::string> updated_at;
+/// A session_row plus its number of messages, as the session list shows it.
+struct session_listing_row {
+  session_row session;
   column<long long> message_count;
 
   session_listing to_listing() const {
     session_listing result;
-    auto& s = result.session;
-    s.id = id.get();
-    s.user_id = user_id.get();
-    s.title = title.get();
-    s.status = status.get();
-    s.channel = channel.get();
-    s.resume_token_hash = resume_token_hash.get();
-    s.created_at = created_at.get();
-    s.updated_at = updated_at.get();
+    result.session = session.to_record();
     result.message_count = message_count.get();
     return result;
   }
 };
 
-// Select list matching bind_into(session_row); the table alias is `s`. The
-// count is a correlated subquery (one statement for the whole page, served
-// by idx_messages_session_seq), not a query per row.
-constexpr const char* session_columns
-  = "s.id, s.user_id, s.title, s.status, s.channel, s.resume_token_hash, "
-    "s.created_at, s.updated_at, "
-    "(SELECT COUNT(*) FROM messages c WHERE c.session_id = s.id)";
+// Appended to session_columns for bind_into(session_listing_row). The count
+// is a correlated subquery (one statement for the whole page, served by
+// idx_messages_session_seq), not a query per row.
+constexpr const char* message_count_column
+  = ", (SELECT COUNT(*) FROM messages c WHERE c.session_id = s.id)";
 
-void bind_into(soci::statement& st, session_row& row) {
-  into(st, row.id);
-  into(st, row.user_id);
-  into(st, row.title);
-  into(st, row.status);
-  into(st, row.channel);
-  into(st, row.resume_token_hash);
-  into(st, row.created_at);
-  into(st, row.updated_at);
+void bind_into(soci::statement& st, session_listing_row& row) {
+  detail::bind_into(st, row.session);
   into(st, row.message_count);
-}
-
-struct message_row {
-  column<long long> id;
-  column<long long> session_id;
-  column<long long> user_id;
-  column<int> is_user;
-  column<std::string> role;
-  column<std::string> content;
-  column<std::string> message_type;
-  column<int> tokens_used;
-  column<double> response_time;
-  column<std::string> client_id;
-  column<long long> reply_to;
-  column<long long> seq;
-  column<std::string> source;
-  column<std::string> finish_reason;
-  column<std::string> created_at;
-
-  message_record to_record() const {
-    message_record result;
-    result.id = id.get();
-    result.session_id = session_id.get();
-    result.user_id = user_id.get();
-    result.is_user = is_user.get() != 0;
-    result.role = role.get();
-    result.content = content.get();
-    result.message_type = message_type.get();
-    result.tokens_used = tokens_used.get();
-    result.response_time = response_time.get();
-    result.client_id = client_id.get();
-    result.reply_to = reply_to.get();
-    result.seq = seq.get();
-    result.source = source.get();
-    result.finish_reason = finish_reason.get();
-    result.created_at = created_at.get();
-    return result;
-  }
-};
-
-// Select list matching bind_into(message_row); the table alias is `m`.
-constexpr const char* message_columns
-  = "m.id, m.session_id, m.user_id, m.is_user, m.role, m.content, "
-    "m.message_type, m.tokens_used, m.response_time, m.client_id, "
-    "m.reply_to, m.seq, m.source, m.finish_reason, m.created_at";
-
-void bind_into(soci::statement& st, message_row& row) {
-  into(st, row.id);
-  into(st, row.session_id);
-  into(st, row.user_id);
-  into(st, row.is_user);
-  into(st, row.role);
-  into(st, row.content);
-  into(st, row.message_type);
-  into(st, row.tokens_used);
-  into(st, row.response_time);
-  into(st, row.client_id);
-  into(st, row.reply_to);
-  into(st, row.seq);
-  into(st, row.source);
-  into(st, row.finish_reason);
-  into(st, row.created_at);
 }
 
 struct setting_row {
@@ -255,100 +137,6 @@ void bind_into(soci::statement& st, setting_row& row) {
 }
 
 // -- helpers ------------------------------------------------------------------
-
-/// Runs a query and keeps its first row in the bound buffers (taken by
-/// `take`). Steps to the end afterwards: an unfinished SQLite statement
-/// would keep its read snapshot (and block checkpoints and DROP TABLE).
-template <class Take>
-bool fetch_one(soci::statement& st, Take&& take) {
-  st.execute();
-  if (!st.fetch())
-    return false;
-  take();
-  while (st.fetch()) {
-    // drain
-  }
-  return true;
-}
-
-/// Runs a query and calls `take` for every row.
-template <class Take>
-void fetch_all(soci::statement& st, Take&& take) {
-  st.execute();
-  while (st.fetch())
-    take();
-}
-
-/// Opens a transaction unless the caller has one; commits only its own.
-class own_transaction {
-public:
-  explicit own_transaction(database& db) : db_(db), owned_(!db.in_transaction()) {
-    if (owned_)
-      db_.begin();
-  }
-
-  ~own_transaction() {
-    if (owned_)
-      db_.rollback();
-  }
-
-  own_transaction(const own_transaction&) = delete;
-  own_transaction& operator=(const own_transaction&) = delete;
-
-  void commit() {
-    if (owned_) {
-      owned_ = false;
-      db_.commit();
-    }
-  }
-
-private:
-  database& db_;
-  bool owned_;
-};
-
-[[noreturn]] void throw_constraint(const char* operation,
-                                   const std::string& what) {
-  throw storage_error(storage_errc::constraint,
-                      std::string{operation} + ": " + what);
-}
-
-[[noreturn]] void throw_not_found(const char* operation, const char* what,
-                                  const std::string& key) {
-  throw storage_error(storage_errc::not_found,
-                      std::string{operation} + ": no " + what + " " + key);
-}
-
-/// Enforces a VARCHAR(n) limit of the schema up front: SQLite ignores them,
-/// so without this the same value would fail on PostgreSQL and MySQL only.
-/// Counts code points, as the servers do for utf8 text.
-void check_length(const char* operation, const char* column,
-                  const std::string& value, std::size_t limit) {
-  if (value.size() <= limit)
-    return;
-  auto chars = static_cast<std::size_t>(
-    std::count_if(value.begin(), value.end(),
-                  [](unsigned char ch) { return (ch & 0xC0) != 0x80; }));
-  if (chars > limit)
-    throw_constraint(operation, std::string{column} + " is longer than "
-                                  + std::to_string(limit) + " characters");
-}
-
-/// TEXT columns (preferences, setting value and description) hold at most
-/// 65535 bytes on MySQL/MariaDB and are unbounded elsewhere: one limit for all.
-void check_text(const char* operation, const char* column,
-                const std::string& value) {
-  constexpr std::size_t limit = 65535;
-  if (value.size() > limit)
-    throw_constraint(operation, std::string{column} + " is longer than "
-                                  + std::to_string(limit) + " bytes");
-}
-
-void check_required(const char* operation, const char* column,
-                    const std::string& value) {
-  if (value.empty())
-    throw_constraint(operation, std::string{column} + " must not be empty");
-}
 
 void check_user(const char* operation, const user_record& user) {
   check_required(operation, "name", user.name);
@@ -407,26 +195,21 @@ long long offset_of(const page_info& info) {
 
 // -- prepared statements ------------------------------------------------------
 
-/// Parameter and result buffers plus the statements bound to them, prepared
-/// on first use and then only re-executed (as in chat_repository). Optional
+/// Parameter and result buffers plus the statements bound to them (see
+/// statement_cache). Optional
 /// filters are part of each statement, switched by an `all_*` flag parameter
 /// (`:all_x = 1 OR col = :x`), so that one prepared statement serves every
 /// combination. A name appears only once per statement: SQLite would merge
 /// repeated names into one parameter, PostgreSQL would not. Buffers come
 /// first so that they outlive the statements.
-struct admin_repository::statements {
-  explicit statements(database& db)
-    : sql(db.sql()), returning(db.backend() == db_backend::postgresql) {
+struct admin_repository::statements : statement_cache {
+  explicit statements(database& db) : statement_cache(db) {
     // nop
   }
-
-  soci::session& sql;
-  bool returning; // PostgreSQL: new ids come from INSERT ... RETURNING id
 
   // Parameters.
   long long id = 0;
   long long user_id = 0;
-  long long owner_id = 0;
   int all_users = 0;
   int all_sessions = 0;
   int all_statuses = 0;
@@ -442,12 +225,10 @@ struct admin_repository::statements {
   user_row user_in;
   user_row user_out;
   session_row session_in;
-  session_row session_out;
+  session_listing_row session_out;
   message_row message_out;
   setting_row setting_in;
   setting_row setting_out;
-  long long new_id = 0;
-  long long scalar = 0;
 
   std::unique_ptr<soci::statement> count_users_st;
   std::unique_ptr<soci::statement> users_page_st;
@@ -472,30 +253,6 @@ struct admin_repository::statements {
   std::unique_ptr<soci::statement> find_setting_st;
   std::unique_ptr<soci::statement> insert_setting_st;
   std::unique_ptr<soci::statement> update_setting_st;
-
-  template <class Bind>
-  soci::statement& prepared(std::unique_ptr<soci::statement>& slot,
-                            const std::string& query, Bind&& bind) {
-    last = &slot; // every execution follows right after this call
-    if (!slot) {
-      auto st = std::make_unique<soci::statement>(sql);
-      bind(*st);
-      st->alloc();
-      st->prepare(query);
-      st->define_and_bind();
-      slot = std::move(st);
-    }
-    return *slot;
-  }
-
-  long long execute_insert(soci::statement& st, const char* table) {
-    new_id = 0;
-    st.execute(true);
-    if (!returning && !sql.get_last_insert_id(table, new_id))
-      throw storage_error(storage_errc::internal,
-                          std::string{"no id for the new row in "} + table);
-    return new_id;
-  }
 
   /// Runs a write and returns the number of rows it touched.
   long long execute_write(soci::statement& st) {
@@ -561,25 +318,21 @@ struct admin_repository::statements {
   }
 
   long long insert_user() {
-    std::string query
-      = "INSERT INTO users (name, email, avatar_url, status, preferences, "
-        "created_at, updated_at) VALUES (:name, :email, :avatar_url, "
-        ":status, :preferences, :created_at, :updated_at)";
-    if (returning)
-      query += " RETURNING id";
-    auto& st = prepared(insert_user_st, query, [this](soci::statement& stmt) {
-      auto& row = user_in;
-      use(stmt, row.name);
-      use(stmt, row.email);
-      use(stmt, row.avatar_url);
-      use(stmt, row.status);
-      use(stmt, row.preferences);
-      use(stmt, row.created_at);
-      use(stmt, row.updated_at);
-      if (returning)
-        stmt.exchange(soci::into(new_id));
-    });
-    return execute_insert(st, "users");
+    return insert(
+      insert_user_st, "users",
+      "INSERT INTO users (name, email, avatar_url, status, preferences, "
+      "created_at, updated_at) VALUES (:name, :email, :avatar_url, "
+      ":status, :preferences, :created_at, :updated_at)",
+      [this](soci::statement& stmt) {
+        auto& row = user_in;
+        use(stmt, row.name);
+        use(stmt, row.email);
+        use(stmt, row.avatar_url);
+        use(stmt, row.status);
+        use(stmt, row.preferences);
+        use(stmt, row.created_at);
+        use(stmt, row.updated_at);
+      });
   }
 
   void update_user() {
@@ -669,7 +422,8 @@ struct admin_repository::statements {
   soci::statement& sessions_page() {
     return prepared(sessions_page_st,
                     std::string{"SELECT "} + session_columns
-                      + " FROM chat_sessions s" + session_filter
+                      + message_count_column + " FROM chat_sessions s"
+                      + session_filter
                       + " ORDER BY s.updated_at DESC, s.id DESC"
                         " LIMIT :limit OFFSET :offset",
                     [this](soci::statement& stmt) {
@@ -683,6 +437,7 @@ struct admin_repository::statements {
   soci::statement& find_session() {
     return prepared(find_session_st,
                     std::string{"SELECT "} + session_columns
+                      + message_count_column
                       + " FROM chat_sessions s WHERE s.id = :id",
                     [this](soci::statement& stmt) {
                       bind_into(stmt, session_out);
@@ -756,16 +511,13 @@ struct admin_repository::statements {
   // user_id, but belong to the conversation the user had.
   static constexpr const char* message_filter
     = " WHERE (:all_sessions = 1 OR m.session_id = :session_id)"
-      " AND (:all_users = 1 OR m.user_id = :user_id"
-      " OR EXISTS (SELECT 1 FROM chat_sessions o"
-      " WHERE o.id = m.session_id AND o.user_id = :owner_id))";
+      " AND (:all_users = 1 OR m.user_id = :user_id)";
 
   void bind_message_filter(soci::statement& stmt) {
     stmt.exchange(soci::use(all_sessions));
     stmt.exchange(soci::use(id));
     stmt.exchange(soci::use(all_users));
     stmt.exchange(soci::use(user_id));
-    stmt.exchange(soci::use(owner_id));
   }
 
   soci::statement& count_messages() {
@@ -818,24 +570,20 @@ struct admin_repository::statements {
   }
 
   long long insert_setting() {
-    std::string query
-      = "INSERT INTO system_settings (setting_key, value, description, "
-        "category, created_at, updated_at) VALUES (:key, :value, "
-        ":description, :category, :created_at, :updated_at)";
-    if (returning)
-      query += " RETURNING id";
-    auto& st = prepared(insert_setting_st, query, [this](soci::statement& stmt) {
-      auto& row = setting_in;
-      use(stmt, row.key);
-      use(stmt, row.value);
-      use(stmt, row.description);
-      use(stmt, row.category);
-      use(stmt, row.created_at);
-      use(stmt, row.updated_at);
-      if (returning)
-        stmt.exchange(soci::into(new_id));
-    });
-    return execute_insert(st, "system_settings");
+    return insert(
+      insert_setting_st, "system_settings",
+      "INSERT INTO system_settings (setting_key, value, description, "
+      "category, created_at, updated_at) VALUES (:key, :value, "
+      ":description, :category, :created_at, :updated_at)",
+      [this](soci::statement& stmt) {
+        auto& row = setting_in;
+        use(stmt, row.key);
+        use(stmt, row.value);
+        use(stmt, row.description);
+        use(stmt, row.category);
+        use(stmt, row.created_at);
+        use(stmt, row.updated_at);
+      });
   }
 
   void update_setting() {
@@ -858,35 +606,6 @@ struct admin_repository::statements {
     std::optional<setting_record> result;
     fetch_one(find_setting(), [&] { result = setting_out.to_record(); });
     return result;
-  }
-
-  // -- failures ---------------------------------------------------------------
-
-  /// The statement that threw last. SOCI 4.0.3 cannot re-execute such a
-  /// statement safely (on PostgreSQL, a NULL parameter then resends the
-  /// value of the failed execution), so it is prepared afresh next time:
-  /// at the next call, when the caller has rolled back and the server
-  /// accepts the DEALLOCATE.
-  std::unique_ptr<soci::statement>* last = nullptr;
-  std::unique_ptr<soci::statement>* broken = nullptr;
-
-  void recover() {
-    if (broken != nullptr) {
-      broken->reset();
-      broken = nullptr;
-    }
-  }
-
-  /// Call from a catch block: translates the exception in flight.
-  [[noreturn]] void fail(const char* context) {
-    try {
-      throw;
-    } catch (const storage_error&) {
-      throw; // ours (not_found, ...): no statement failed
-    } catch (...) {
-      broken = last;
-      detail::rethrow_as_storage_error(context);
-    }
   }
 };
 
@@ -912,10 +631,9 @@ user_page admin_repository::list_users(const user_query& query) {
     s.email_pattern = s.name_pattern;
     // One transaction: the total and the page come from the same data.
     own_transaction trans{db_};
-    s.scalar = 0;
-    fetch_one(s.count_users(), [] {});
+    auto total = s.fetch_scalar(s.count_users());
     user_page result;
-    result.page = page_of(query.page, s.scalar);
+    result.page = page_of(query.page, total);
     if (has_rows(result.page)) {
       s.limit = result.page.limit;
       s.offset = offset_of(result.page);
@@ -1111,10 +829,9 @@ session_page admin_repository::list_sessions(const session_query& query) {
     s.all_statuses = query.status.empty() || query.status == "all" ? 1 : 0;
     s.text = query.status;
     own_transaction trans{db_};
-    s.scalar = 0;
-    fetch_one(s.count_sessions(), [] {});
+    auto total = s.fetch_scalar(s.count_sessions());
     session_page result;
-    result.page = page_of(query.page, s.scalar);
+    result.page = page_of(query.page, total);
     if (has_rows(result.page)) {
       s.limit = result.page.limit;
       s.offset = offset_of(result.page);
@@ -1136,8 +853,7 @@ session_details admin_repository::find_session(std::int64_t id,
     own_transaction trans{db_};
     auto found = s.fetch_session(id);
     if (!found)
-      throw_not_found("find_session", "chat session with id",
-                      std::to_string(id));
+      throw_unknown_session("find_session", id);
     session_details result;
     result.listing = std::move(*found);
     result.with_messages = with_messages;
@@ -1165,8 +881,7 @@ session_listing admin_repository::update_session(std::int64_t id,
     own_transaction trans{db_};
     auto found = s.fetch_session(id);
     if (!found)
-      throw_not_found("update_session", "chat session with id",
-                      std::to_string(id));
+      throw_unknown_session("update_session", id);
     auto result = std::move(*found);
     auto& session = result.session;
     if (patch.set_title)
@@ -1197,8 +912,7 @@ void admin_repository::remove_session(std::int64_t id) {
     s.delete_session_messages();
     s.delete_session_events();
     if (s.delete_session() == 0)
-      throw_not_found("remove_session", "chat session with id",
-                      std::to_string(id));
+      throw_unknown_session("remove_session", id);
     trans.commit();
   } catch (...) {
     stmts_->fail("remove_session");
@@ -1215,12 +929,10 @@ message_page admin_repository::list_messages(const message_query& query) {
     s.id = query.session_id;
     s.all_users = query.user_id == 0 ? 1 : 0;
     s.user_id = query.user_id;
-    s.owner_id = query.user_id;
     own_transaction trans{db_};
-    s.scalar = 0;
-    fetch_one(s.count_messages(), [] {});
+    auto total = s.fetch_scalar(s.count_messages());
     message_page result;
-    result.page = page_of(query.page, s.scalar);
+    result.page = page_of(query.page, total);
     if (has_rows(result.page)) {
       s.limit = result.page.limit;
       s.offset = offset_of(result.page);

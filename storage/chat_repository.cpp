@@ -10,187 +10,15 @@
 #include <soci/soci.h>
 
 #include "storage/database.hpp"
-#include "storage/error_translation.hpp"
-#include "storage/storage_error.hpp"
+#include "storage/sql_support.hpp"
 
 namespace parley::storage {
 
+// The shared SOCI plumbing: column, into/use, rows, fetch_one/fetch_all,
+// statement_cache, own_transaction and the input checks.
+using namespace detail;
+
 namespace {
-
-// -- column buffers -----------------------------------------------------------
-
-/// A bound value and its NULL indicator. Every column gets an indicator: the
-/// LEFT JOIN lookups below return all-NULL message columns when nothing
-/// matched, and SOCI throws on NULL without one.
-template <class T>
-struct column {
-  T value{};
-  soci::indicator ind = soci::i_ok;
-
-  T get() const {
-    return ind == soci::i_ok ? value : T{};
-  }
-
-  void set(T x) {
-    value = std::move(x);
-    ind = soci::i_ok;
-  }
-
-  /// Empty strings and zero ids are stored as NULL ("none").
-  void set_or_null(T x) {
-    ind = x == T{} ? soci::i_null : soci::i_ok;
-    value = std::move(x);
-  }
-};
-
-// SOCI's use/into containers keep a reference to a temporary name string:
-// they must reach exchange() within the full-expression that creates them.
-template <class T>
-void into(soci::statement& st, column<T>& col) {
-  st.exchange(soci::into(col.value, col.ind));
-}
-
-template <class T>
-void use(soci::statement& st, column<T>& col) {
-  st.exchange(soci::use(col.value, col.ind));
-}
-
-// long long rather than std::int64_t (long here): SOCI's native 64-bit type.
-struct message_row {
-  column<long long> id;
-  column<long long> session_id;
-  column<long long> user_id;
-  column<int> is_user;
-  column<std::string> role;
-  column<std::string> content;
-  column<std::string> message_type;
-  column<int> tokens_used;
-  column<double> response_time;
-  column<std::string> client_id;
-  column<long long> reply_to;
-  column<long long> seq;
-  column<std::string> source;
-  column<std::string> finish_reason;
-  column<std::string> created_at;
-
-  /// True when the row is the NULL side of a LEFT JOIN.
-  bool is_null() const {
-    return id.ind == soci::i_null;
-  }
-
-  message_record to_record() const {
-    message_record result;
-    result.id = id.get();
-    result.session_id = session_id.get();
-    result.user_id = user_id.get();
-    result.is_user = is_user.get() != 0;
-    result.role = role.get();
-    result.content = content.get();
-    result.message_type = message_type.get();
-    result.tokens_used = tokens_used.get();
-    result.response_time = response_time.get();
-    result.client_id = client_id.get();
-    result.reply_to = reply_to.get();
-    result.seq = seq.get();
-    result.source = source.get();
-    result.finish_reason = finish_reason.get();
-    result.created_at = created_at.get();
-    return result;
-  }
-};
-
-// Select list matching bind_into(message_row); the table alias is `m`.
-constexpr const char* message_columns
-  = "m.id, m.session_id, m.user_id, m.is_user, m.role, m.content, "
-    "m.message_type, m.tokens_used, m.response_time, m.client_id, "
-    "m.reply_to, m.seq, m.source, m.finish_reason, m.created_at";
-
-void bind_into(soci::statement& st, message_row& row) {
-  into(st, row.id);
-  into(st, row.session_id);
-  into(st, row.user_id);
-  into(st, row.is_user);
-  into(st, row.role);
-  into(st, row.content);
-  into(st, row.message_type);
-  into(st, row.tokens_used);
-  into(st, row.response_time);
-  into(st, row.client_id);
-  into(st, row.reply_to);
-  into(st, row.seq);
-  into(st, row.source);
-  into(st, row.finish_reason);
-  into(st, row.created_at);
-}
-
-struct session_row {
-  column<long long> id;
-  column<long long> user_id;
-  column<std::string> title;
-  column<std::string> status;
-  column<std::string> channel;
-  column<std::string> resume_token_hash;
-  column<std::string> created_at;
-  column<std::string> updated_at;
-
-  session_record to_record() const {
-    session_record result;
-    result.id = id.get();
-    result.user_id = user_id.get();
-    result.title = title.get();
-    result.status = status.get();
-    result.channel = channel.get();
-    result.resume_token_hash = resume_token_hash.get();
-    result.created_at = created_at.get();
-    result.updated_at = updated_at.get();
-    return result;
-  }
-};
-
-// -- helpers ------------------------------------------------------------------
-
-/// Runs a query and keeps its first row in the bound buffers (taken by
-/// `take`). Steps to the end afterwards: an unfinished SQLite statement
-/// would keep its read snapshot (and block checkpoints and DROP TABLE).
-template <class Take>
-bool fetch_one(soci::statement& st, Take&& take) {
-  st.execute();
-  if (!st.fetch())
-    return false;
-  take();
-  while (st.fetch()) {
-    // drain
-  }
-  return true;
-}
-
-/// Opens a transaction unless the caller has one; commits only its own.
-class own_transaction {
-public:
-  explicit own_transaction(database& db) : db_(db), owned_(!db.in_transaction()) {
-    if (owned_)
-      db_.begin();
-  }
-
-  ~own_transaction() {
-    if (owned_)
-      db_.rollback();
-  }
-
-  own_transaction(const own_transaction&) = delete;
-  own_transaction& operator=(const own_transaction&) = delete;
-
-  void commit() {
-    if (owned_) {
-      owned_ = false;
-      db_.commit();
-    }
-  }
-
-private:
-  database& db_;
-  bool owned_;
-};
 
 std::string json_string(const std::string& text) {
   std::string result = "\"";
@@ -225,46 +53,16 @@ std::string json_string(const std::string& text) {
   return result;
 }
 
-/// Enforces a VARCHAR(n) limit of the schema up front: SQLite ignores them,
-/// so without this the same value would fail on PostgreSQL and MySQL only.
-/// Counts code points, as the servers do for utf8 text.
-void check_length(const char* operation, const char* column,
-                  const std::string& value, std::size_t limit) {
-  if (value.size() <= limit)
-    return;
-  auto chars = static_cast<std::size_t>(
-    std::count_if(value.begin(), value.end(),
-                  [](unsigned char ch) { return (ch & 0xC0) != 0x80; }));
-  if (chars > limit)
-    throw storage_error(storage_errc::constraint,
-                        std::string{operation} + ": " + column
-                          + " is longer than " + std::to_string(limit)
-                          + " characters");
-}
-
-[[noreturn]] void throw_unknown_session(const char* operation,
-                                        std::int64_t session_id) {
-  throw storage_error(storage_errc::not_found,
-                      std::string{operation} + ": no chat session with id "
-                        + std::to_string(session_id));
-}
-
 } // namespace
 
 // -- prepared statements ------------------------------------------------------
 
-/// Parameter and result buffers plus the statements bound to them. Each
-/// statement is prepared on first use and then only re-executed: on
-/// PostgreSQL that is a server-side prepared statement, on SQLite a cached
-/// sqlite3_stmt. Buffers come first so that they outlive the statements.
-struct chat_repository::statements {
-  explicit statements(database& db)
-    : sql(db.sql()), returning(db.backend() == db_backend::postgresql) {
+/// Parameter and result buffers plus the statements bound to them (see
+/// statement_cache). Buffers come first so that they outlive the statements.
+struct chat_repository::statements : statement_cache {
+  explicit statements(database& db) : statement_cache(db) {
     // nop
   }
-
-  soci::session& sql;
-  bool returning; // PostgreSQL: new ids come from INSERT ... RETURNING id
 
   // Parameters.
   long long session_id = 0;
@@ -280,8 +78,6 @@ struct chat_repository::statements {
   std::string event_type;
   std::string event_payload;
   std::string event_created_at;
-  long long new_id = 0;
-  long long scalar = 0;
 
   std::unique_ptr<soci::statement> insert_session_st;
   std::unique_ptr<soci::statement> insert_event_st;
@@ -296,83 +92,51 @@ struct chat_repository::statements {
   std::unique_ptr<soci::statement> max_seq_st;
   std::unique_ptr<soci::statement> count_st;
 
-  template <class Bind>
-  soci::statement& prepared(std::unique_ptr<soci::statement>& slot,
-                            const std::string& query, Bind&& bind) {
-    last = &slot; // every execution follows right after this call
-    if (!slot) {
-      auto st = std::make_unique<soci::statement>(sql);
-      bind(*st);
-      st->alloc();
-      st->prepare(query);
-      st->define_and_bind();
-      slot = std::move(st);
-    }
-    return *slot;
-  }
-
   /// Inserts `message_in` and returns its id.
   long long insert_message() {
-    std::string query
-      = "INSERT INTO messages (session_id, user_id, is_user, role, content, "
-        "message_type, tokens_used, response_time, client_id, reply_to, seq, "
-        "source, finish_reason, created_at) VALUES (:session_id, :user_id, "
-        ":is_user, :role, :content, :message_type, :tokens_used, "
-        ":response_time, :client_id, :reply_to, :seq, :source, "
-        ":finish_reason, :created_at)";
-    if (returning)
-      query += " RETURNING id";
-    auto& st = prepared(insert_message_st, query, [this](soci::statement& stmt) {
-      auto& row = message_in;
-      use(stmt, row.session_id);
-      use(stmt, row.user_id);
-      use(stmt, row.is_user);
-      use(stmt, row.role);
-      use(stmt, row.content);
-      use(stmt, row.message_type);
-      use(stmt, row.tokens_used);
-      use(stmt, row.response_time);
-      use(stmt, row.client_id);
-      use(stmt, row.reply_to);
-      use(stmt, row.seq);
-      use(stmt, row.source);
-      use(stmt, row.finish_reason);
-      use(stmt, row.created_at);
-      if (returning)
-        stmt.exchange(soci::into(new_id));
-    });
-    return execute_insert(st, "messages");
+    return insert(
+      insert_message_st, "messages",
+      "INSERT INTO messages (session_id, user_id, is_user, role, content, "
+      "message_type, tokens_used, response_time, client_id, reply_to, seq, "
+      "source, finish_reason, created_at) VALUES (:session_id, :user_id, "
+      ":is_user, :role, :content, :message_type, :tokens_used, "
+      ":response_time, :client_id, :reply_to, :seq, :source, "
+      ":finish_reason, :created_at)",
+      [this](soci::statement& stmt) {
+        auto& row = message_in;
+        use(stmt, row.session_id);
+        use(stmt, row.user_id);
+        use(stmt, row.is_user);
+        use(stmt, row.role);
+        use(stmt, row.content);
+        use(stmt, row.message_type);
+        use(stmt, row.tokens_used);
+        use(stmt, row.response_time);
+        use(stmt, row.client_id);
+        use(stmt, row.reply_to);
+        use(stmt, row.seq);
+        use(stmt, row.source);
+        use(stmt, row.finish_reason);
+        use(stmt, row.created_at);
+      });
   }
 
   long long insert_session() {
-    std::string query
-      = "INSERT INTO chat_sessions (user_id, title, status, channel, "
-        "resume_token_hash, created_at, updated_at) VALUES (:user_id, :title, "
-        ":status, :channel, :resume_token_hash, :created_at, :updated_at)";
-    if (returning)
-      query += " RETURNING id";
-    auto& st = prepared(insert_session_st, query, [this](soci::statement& stmt) {
-      auto& row = session_in;
-      use(stmt, row.user_id);
-      use(stmt, row.title);
-      use(stmt, row.status);
-      use(stmt, row.channel);
-      use(stmt, row.resume_token_hash);
-      use(stmt, row.created_at);
-      use(stmt, row.updated_at);
-      if (returning)
-        stmt.exchange(soci::into(new_id));
-    });
-    return execute_insert(st, "chat_sessions");
-  }
-
-  long long execute_insert(soci::statement& st, const char* table) {
-    new_id = 0;
-    st.execute(true);
-    if (!returning && !sql.get_last_insert_id(table, new_id))
-      throw storage_error(storage_errc::internal,
-                          std::string{"no id for the new row in "} + table);
-    return new_id;
+    return insert(
+      insert_session_st, "chat_sessions",
+      "INSERT INTO chat_sessions (user_id, title, status, channel, "
+      "resume_token_hash, created_at, updated_at) VALUES (:user_id, :title, "
+      ":status, :channel, :resume_token_hash, :created_at, :updated_at)",
+      [this](soci::statement& stmt) {
+        auto& row = session_in;
+        use(stmt, row.user_id);
+        use(stmt, row.title);
+        use(stmt, row.status);
+        use(stmt, row.channel);
+        use(stmt, row.resume_token_hash);
+        use(stmt, row.created_at);
+        use(stmt, row.updated_at);
+      });
   }
 
   void insert_event() {
@@ -391,19 +155,10 @@ struct chat_repository::statements {
 
   soci::statement& find_session() {
     return prepared(find_session_st,
-                    "SELECT id, user_id, title, status, channel, "
-                    "resume_token_hash, created_at, updated_at "
-                    "FROM chat_sessions WHERE id = :session_id",
+                    std::string{"SELECT "} + session_columns
+                      + " FROM chat_sessions s WHERE s.id = :session_id",
                     [this](soci::statement& stmt) {
-                      auto& row = session_out;
-                      into(stmt, row.id);
-                      into(stmt, row.user_id);
-                      into(stmt, row.title);
-                      into(stmt, row.status);
-                      into(stmt, row.channel);
-                      into(stmt, row.resume_token_hash);
-                      into(stmt, row.created_at);
-                      into(stmt, row.updated_at);
+                      bind_into(stmt, session_out);
                       stmt.exchange(soci::use(session_id));
                     });
   }
@@ -504,46 +259,11 @@ struct chat_repository::statements {
                     });
   }
 
-  /// The statement that threw last. SOCI 4.0.3 cannot re-execute such a
-  /// statement safely (on PostgreSQL, a NULL parameter then resends the
-  /// value of the failed execution), so it is prepared afresh next time:
-  /// at the next call, when the caller has rolled back and the server
-  /// accepts the DEALLOCATE.
-  std::unique_ptr<soci::statement>* last = nullptr;
-  std::unique_ptr<soci::statement>* broken = nullptr;
-
-  void recover() {
-    if (broken != nullptr) {
-      broken->reset();
-      broken = nullptr;
-    }
-  }
-
-  /// Call from a catch block: translates the exception in flight.
-  [[noreturn]] void fail(const char* context) {
-    try {
-      throw;
-    } catch (const storage_error&) {
-      throw; // ours (not_found, ...): no statement failed
-    } catch (...) {
-      broken = last;
-      detail::rethrow_as_storage_error(context);
-    }
-  }
-
   /// Runs a message query and collects every row.
   std::vector<message_record> messages(soci::statement& st) {
     std::vector<message_record> result;
-    st.execute();
-    while (st.fetch())
-      result.push_back(message_out.to_record());
+    fetch_all(st, [&] { result.push_back(message_out.to_record()); });
     return result;
-  }
-
-  long long fetch_scalar(soci::statement& st) {
-    scalar = 0;
-    fetch_one(st, [] {});
-    return scalar;
   }
 
   std::optional<session_record> fetch_session(std::int64_t id) {
@@ -699,6 +419,7 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
     if (duplicate)
       return result;
     result.session_id = request.session_id;
+    result.user_id = request.user_id;
     result.is_user = false;
     result.role = request.role.empty() ? "assistant" : request.role;
     result.content = request.content;
@@ -712,7 +433,7 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
     result.created_at = utc_timestamp();
     auto& row = s.message_in;
     row.session_id.set(result.session_id);
-    row.user_id.set_or_null(0);
+    row.user_id.set_or_null(result.user_id);
     row.is_user.set(0);
     row.role.set(result.role);
     row.content.set(result.content);

@@ -69,6 +69,7 @@ struct user_message_result {
 
 struct new_assistant_message {
   std::int64_t session_id = 0;
+  std::int64_t user_id = 0;   // the user whose message this answers
   std::int64_t reply_to = 0;  // unique: one stored answer per user message
   std::string role;           // defaults to "assistant" when empty
   std::string content;
