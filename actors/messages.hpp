@@ -194,7 +194,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f,
                                         new_assistant_message& x) {
   return f(caf::meta::type_name("new_assistant_message"), x.session_id,
-           x.reply_to, x.role, x.content, x.source, x.finish_reason,
+           x.user_id, x.reply_to, x.role, x.content, x.source, x.finish_reason,
            x.tokens_used, x.response_time, x.seq);
 }
 

@@ -154,6 +154,7 @@ void store_reply(self_pointer self, reply_result result) {
   auto seq = st.outbox.reserve();
   storage::new_assistant_message row;
   row.session_id = st.chat.session_id;
+  row.user_id = question.message.user_id;
   row.reply_to = question.message.id;
   row.role = "assistant";
   row.content = std::move(result.text);

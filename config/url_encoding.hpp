@@ -12,4 +12,8 @@ namespace parley {
 std::optional<std::string> percent_decode(std::string_view text,
                                           bool plus_is_space = false);
 
+/// Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates,
+/// nothing above U+10FFFF).
+bool is_valid_utf8(std::string_view text) noexcept;
+
 } // namespace parley

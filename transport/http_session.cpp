@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/errors.hpp"
+#include "config/url_encoding.hpp"
 #include "config/logging.hpp"
 #include "storage/chat_repository.hpp"
 #include "transport/http_router.hpp"
@@ -169,6 +170,18 @@ void http_session::answer_rest(request& req, const std::string& path,
     case rest_match_kind::matched:
       break;
   }
+  // Everything from the target goes to the database as text: it must be
+  // UTF-8 without NUL, or PostgreSQL refuses (or cuts) it.
+  auto clean = [](const std::string& text) {
+    return is_valid_utf8(text) && text.find('\0') == std::string::npos;
+  };
+  auto target_ok = clean(path);
+  for (const auto& [name, value] : query)
+    target_ok = target_ok && clean(name) && clean(value);
+  if (!target_ok)
+    return write(json_response(400, version, keep_alive,
+                               error_body("the path and query must be UTF-8 "
+                                          "text without NUL characters")));
   auto content_type = req[http::field::content_type];
   auto self = shared_from_this();
   serve_rest(ctx_, match, query,

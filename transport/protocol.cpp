@@ -27,6 +27,12 @@ client_frame make_message(std::string text, std::string client_id,
                           std::size_t max_text_bytes) {
   if (is_blank(text))
     return error_frame{codes::empty_message, "the message is empty"};
+  // Some databases cut text at a NUL (PostgreSQL rejects or truncates it):
+  // refuse it rather than store something else than was acknowledged.
+  if (text.find('\0') != std::string::npos
+      || client_id.find('\0') != std::string::npos)
+    return error_frame{codes::invalid_frame,
+                       "the message must not contain NUL characters"};
   if (text.size() > max_text_bytes)
     return error_frame{codes::message_too_long,
                        "the message is longer than "

@@ -50,6 +50,9 @@ std::optional<std::string> read_string(const json& body, const char* name,
   if (!i->is_string())
     return std::string{"'"} + name + "' must be a string";
   out = i->get<std::string>();
+  // PostgreSQL cannot store NUL in text: refuse it on every backend alike.
+  if (out.find('\0') != std::string::npos)
+    return std::string{"'"} + name + "' must not contain NUL characters";
   if (out.size() > max_bytes)
     return std::string{"'"} + name + "' is longer than "
            + std::to_string(max_bytes) + " bytes";
@@ -302,6 +305,9 @@ parsed<storage::setting_patch> parse_setting_patch(const json& body) {
   else
     return fail<storage::setting_patch>(
       "'value' must be a string, number or boolean");
+  if (result.value.value.find('\0') != std::string::npos)
+    return fail<storage::setting_patch>(
+      "'value' must not contain NUL characters");
   if (result.value.value.size() > 64 * 1024)
     return fail<storage::setting_patch>("'value' is longer than 65536 bytes");
   if (auto err = read_string(body, "description", 1024,

@@ -104,6 +104,16 @@ TEST(rest_requests, setting_values_are_text) {
   EXPECT_EQ(rest::parse_setting_patch(json{{"value", 30}}).value.value, "30");
   EXPECT_FALSE(rest::parse_setting_patch(json{{"value", json::array()}}));
   EXPECT_FALSE(rest::parse_setting_patch(json::object()));
+  EXPECT_EQ(rest::parse_setting_patch(json{{"value", "on"}}).value.value, "on");
+  EXPECT_FALSE(
+    rest::parse_setting_patch(json{{"value", std::string("a\0b", 3)}}));
+}
+
+TEST(rest_requests, nul_characters_are_refused) {
+  EXPECT_FALSE(rest::parse_new_user(
+    json{{"name", std::string("a\0b", 3)}, {"email", "a@b.c"}}));
+  EXPECT_FALSE(rest::parse_chat_send(
+    json{{"message", std::string("hi\0", 3)}, {"user_email", "a@b.c"}}, 99));
 }
 
 } // namespace
