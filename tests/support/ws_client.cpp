@@ -15,7 +15,7 @@
 #include <boost/beast/websocket.hpp>
 
 // The only translation unit of the harness that includes Beast: ws_client
-// and http_get both live here to keep the build of the tests fast.
+// and http_request both live here to keep the build of the tests fast.
 
 namespace parley::test {
 
@@ -415,7 +415,7 @@ void ws_client::drop() noexcept {
   impl_->abort("connection dropped by the client");
 }
 
-// -- http_get -----------------------------------------------------------------
+// -- http_request -------------------------------------------------------------
 
 std::string http_response::header(std::string_view name) const {
   auto same = [name](const std::string& other) {
@@ -432,68 +432,107 @@ std::string http_response::header(std::string_view name) const {
   return {};
 }
 
-http_response http_get(const std::string& host, std::uint16_t port,
-                       const std::string& target,
-                       std::chrono::milliseconds timeout) {
+http_response http_request(const std::string& host, std::uint16_t port,
+                           const std::string& method, const std::string& target,
+                           const std::string& body, const http_headers& headers,
+                           std::chrono::milliseconds timeout) {
   net::io_context ioc;
   tcp::resolver resolver{ioc};
   tcp::socket sock{ioc};
-  http::request<http::empty_body> req{http::verb::get, target, 11};
+  http::request<http::string_body> req;
+  req.version(11);
+  auto verb = http::string_to_verb(method);
+  if (verb == http::verb::unknown)
+    req.method_string(method);
+  else
+    req.method(verb);
+  req.target(target);
   req.set(http::field::host, host + ":" + std::to_string(port));
   req.set(http::field::user_agent, "parley-e2e-test");
   req.set(http::field::connection, "close");
-  http::response<http::string_body> res;
+  req.body() = body;
+  auto with_body = !body.empty() || verb == http::verb::post
+                   || verb == http::verb::put || verb == http::verb::patch;
+  if (with_body)
+    req.content_length(body.size());
+  for (const auto& [name, value] : headers)
+    req.set(name, value);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  if (verb == http::verb::head)
+    parser.skip(true); // a HEAD answer has a Content-Length but no body
   beast::flat_buffer buf;
   std::string step = "resolve";
-  bool done = false;
-  beast::error_code result;
-  auto finish = [&](beast::error_code ec) {
-    done = true;
-    result = ec;
-  };
+  bool done = false;        // the read finished, or resolve/connect failed
+  beast::error_code result; // of the read (or of resolve/connect)
+  beast::error_code write_result;
   resolver.async_resolve(
     host, std::to_string(port),
     [&](beast::error_code ec, tcp::resolver::results_type results) {
-      if (ec)
-        return finish(ec);
+      if (ec) {
+        done = true;
+        result = ec;
+        return;
+      }
       step = "connect";
       net::async_connect(
         sock, results, [&](beast::error_code ec, const tcp::endpoint&) {
-          if (ec)
-            return finish(ec);
-          step = "write";
+          if (ec) {
+            done = true;
+            result = ec;
+            return;
+          }
+          step = "write and read";
           http::async_write(sock, req, [&](beast::error_code ec, std::size_t) {
-            if (ec)
-              return finish(ec);
-            step = "read";
-            http::async_read(sock, buf, res,
-                             [&](beast::error_code ec, std::size_t) {
-                               finish(ec);
-                             });
+            write_result = ec;
           });
+          http::async_read(sock, buf, parser,
+                           [&](beast::error_code ec, std::size_t) {
+                             done = true;
+                             result = ec;
+                           });
         });
     });
   auto where = "http://" + host + ":" + std::to_string(port) + target;
-  if (!run_until(
-        ioc, [&done] { return done; }, clock_type::now() + timeout)) {
+  auto finished = run_until(
+    ioc, [&done] { return done; }, clock_type::now() + timeout);
+  // Whatever is still pending (the rest of a body the server did not want)
+  // is cancelled and its handler run before the locals go away.
+  auto cleanup = [&] {
     beast::error_code ignored;
     resolver.cancel();
+    sock.shutdown(tcp::socket::shutdown_both, ignored);
     sock.close(ignored);
     drain(ioc);
-    throw ws_error("GET " + where + ": timed out in step " + step);
+  };
+  if (!finished) {
+    cleanup();
+    throw ws_error(method + " " + where + ": timed out in step " + step
+                   + " after " + std::to_string(timeout.count()) + " ms");
   }
-  if (result)
-    throw ws_error("GET " + where + ": " + step
-                   + " failed: " + result.message());
+  if (result) {
+    auto write_note = write_result ? " (the write failed too: "
+                                       + write_result.message() + ")"
+                                   : std::string{};
+    cleanup();
+    throw ws_error(method + " " + where + ": " + step
+                   + " failed: " + result.message() + write_note);
+  }
+  auto res = parser.release();
   http_response response;
   response.status = res.result_int();
   for (const auto& field : res)
     response.headers.emplace_back(std::string{field.name_string()},
                                   std::string{field.value()});
   response.body = std::move(res.body());
-  beast::error_code ignored;
-  sock.shutdown(tcp::socket::shutdown_both, ignored);
+  cleanup();
   return response;
+}
+
+http_response http_get(const std::string& host, std::uint16_t port,
+                       const std::string& target,
+                       std::chrono::milliseconds timeout) {
+  return http_request(host, port, "GET", target, {}, {}, timeout);
 }
 
 } // namespace parley::test

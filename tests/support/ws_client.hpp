@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -114,7 +115,7 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// The result of http_get.
+/// The result of http_get and http_request.
 struct http_response {
   unsigned status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -124,8 +125,26 @@ struct http_response {
   std::string header(std::string_view name) const;
 };
 
-/// One HTTP/1.1 GET (Connection: close). Throws ws_error on failure or
-/// timeout. Implemented in ws_client.cpp to keep Beast in one file.
+/// Request headers, in the order they are sent.
+using http_headers = std::vector<std::pair<std::string, std::string>>;
+
+/// One HTTP/1.1 request (Connection: close) with any method, e.g. "POST",
+/// "DELETE" or a made-up one. A non-empty `body`, or any body with POST, PUT
+/// or PATCH, is sent with its Content-Length; `headers` are set after the
+/// defaults (Host, User-Agent, Connection), so they can replace them, and
+/// carry the Content-Type, which is not set otherwise. The response is read
+/// while the request is still being written, so a server that answers early
+/// (413 after the headers) and closes is reported with its answer, not as a
+/// failed write. Throws ws_error when no complete response arrives within
+/// `timeout`. Implemented in ws_client.cpp to keep Beast in one file.
+http_response http_request(const std::string& host, std::uint16_t port,
+                           const std::string& method, const std::string& target,
+                           const std::string& body = {},
+                           const http_headers& headers = {},
+                           std::chrono::milliseconds timeout
+                           = ws_client::default_timeout);
+
+/// http_request with GET and no body.
 http_response http_get(const std::string& host, std::uint16_t port,
                        const std::string& target,
                        std::chrono::milliseconds timeout
