@@ -239,6 +239,18 @@ TEST(protocol_parse, binary_frame_error) {
   EXPECT_FALSE(err.message.empty());
 }
 
+TEST(protocol_parse, nul_characters_are_refused) {
+  // As a JSON escape and as a raw byte in a plain-text frame.
+  EXPECT_EQ(code_of(R"({"type":"message","text":"a\u0000b"})"),
+            codes::invalid_frame);
+  EXPECT_EQ(code_of(R"({"type":"message","text":"ok","id":"x\u0000"})"),
+            codes::invalid_frame);
+  EXPECT_EQ(code_of(std::string_view{"plain\0text", 10}), codes::invalid_frame);
+  EXPECT_TRUE(contains(
+    as_error(parse_client_frame(std::string_view{"a\0", 2}, limit)).message,
+    "NUL"));
+}
+
 // -- server frames ------------------------------------------------------------
 
 TEST(protocol_write, session_frame) {
