@@ -79,8 +79,9 @@ protected:
     return result;
   }
 
-  /// A SQLite file database in this test's temporary folder.
-  database_url db_url() const;
+  /// A SQLite file database in this test's temporary folder, unless a test
+  /// picks another backend.
+  virtual database_url db_url() const;
 
   /// A second connection to the same database, to check what is committed.
   storage::database& probe();

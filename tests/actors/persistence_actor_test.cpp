@@ -5,9 +5,12 @@
 #include "actors/errors.hpp"
 #include "actors/persistence_pool.hpp"
 #include "tests/actors/actor_fixture.hpp"
+#include "tests/support/test_databases.hpp"
 
 namespace parley::test {
 namespace {
+
+using parley::test::scratch_database;
 
 class persistence_actor_test : public actor_fixture {
 protected:
@@ -45,32 +48,6 @@ protected:
     return row;
   }
 };
-
-TEST_F(persistence_actor_test, answers_only_after_one_commit_for_the_batch) {
-  auto db = spawn_persistence(db_url());
-  auto session = make_session(db);
-  std::vector<std::shared_ptr<reply<storage::user_message_result>>> replies;
-  for (int i = 0; i < 5; ++i)
-    replies.push_back(ask<storage::user_message_result>(
-      db, store_atom_v, message(session, "c" + std::to_string(i))));
-  // Let the five askers send, then let the persistence actor take the five
-  // requests one message at a time: nothing is committed or answered yet.
-  run_all_but(db);
-  for (int i = 0; i < 5; ++i)
-    step(db);
-  EXPECT_EQ(committed_messages(), 0);
-  for (auto& r : replies)
-    EXPECT_FALSE(r->done());
-  // The flush message it sent itself is next: one commit, five answers.
-  step(db);
-  EXPECT_EQ(committed_messages(), 5);
-  run();
-  for (auto& r : replies) {
-    ASSERT_TRUE(r->value) << describe(r->error);
-    EXPECT_FALSE(r->value->duplicate);
-    EXPECT_GT(r->value->message.id, 0);
-  }
-}
 
 TEST_F(persistence_actor_test, one_bad_request_does_not_fail_the_batch) {
   auto db = spawn_persistence(db_url());
@@ -173,6 +150,52 @@ TEST_F(persistence_actor_test, a_pool_keeps_each_session_on_one_worker) {
   auto health = ask<std::string>(pool, health_atom_v);
   run();
   EXPECT_TRUE(health->value);
+}
+
+/// The same persistence worker on every backend, each test on a scratch
+/// database of its own.
+class group_commit_on : public persistence_actor_test,
+                        public ::testing::WithParamInterface<std::string> {
+protected:
+  group_commit_on() : scratch_(GetParam()) {
+    // nop
+  }
+
+  database_url db_url() const override {
+    return scratch_.url();
+  }
+
+  scratch_database scratch_;
+};
+
+INSTANTIATE_TEST_SUITE_P(backends, group_commit_on,
+                         ::testing::Values("sqlite", "postgresql",
+                                           "mariadb"));
+
+TEST_P(group_commit_on, answers_only_after_one_commit_for_the_batch) {
+  auto db = spawn_persistence(db_url());
+  auto session = make_session(db);
+  std::vector<std::shared_ptr<reply<storage::user_message_result>>> replies;
+  for (int i = 0; i < 5; ++i)
+    replies.push_back(ask<storage::user_message_result>(
+      db, store_atom_v, message(session, "c" + std::to_string(i))));
+  // Let the five askers send, then let the persistence actor take the five
+  // requests one message at a time: nothing is committed or answered yet.
+  run_all_but(db);
+  for (int i = 0; i < 5; ++i)
+    step(db);
+  EXPECT_EQ(committed_messages(), 0);
+  for (auto& r : replies)
+    EXPECT_FALSE(r->done());
+  // The flush message it sent itself is next: one commit, five answers.
+  step(db);
+  EXPECT_EQ(committed_messages(), 5);
+  run();
+  for (auto& r : replies) {
+    ASSERT_TRUE(r->value) << describe(r->error);
+    EXPECT_FALSE(r->value->duplicate);
+    EXPECT_GT(r->value->message.id, 0);
+  }
 }
 
 TEST(persistence_pool, default_size_depends_on_the_backend) {
