@@ -168,9 +168,10 @@ protected:
   scratch_database scratch_;
 };
 
-INSTANTIATE_TEST_SUITE_P(backends, group_commit_on,
-                         ::testing::Values("sqlite", "postgresql",
-                                           "mariadb"));
+INSTANTIATE_TEST_SUITE_P(
+  backends, group_commit_on,
+  ::testing::Values("sqlite", "postgresql", "mariadb"),
+  [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST_P(group_commit_on, answers_only_after_one_commit_for_the_batch) {
   auto db = spawn_persistence(db_url());
