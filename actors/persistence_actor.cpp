@@ -59,22 +59,47 @@ void drop_connection(self_pointer self, const std::string& why) {
   st.db.reset();
 }
 
-/// Runs `body` in a transaction; returns the error it failed with, if any.
+/// How a transaction ended. `maybe_committed`: it failed during COMMIT, so
+/// whether the database kept it is unknown and it must not run again.
+struct tx_outcome {
+  caf::error error;
+  bool maybe_committed = false;
+};
+
+/// Runs `body` in a transaction.
 template <class F>
-caf::error in_transaction(self_pointer self, F&& body) {
+tx_outcome in_transaction(self_pointer self, F&& body) {
   auto& db = *self->state.db;
+  bool committing = false;
   try {
     db.begin();
     body();
+    committing = true;
     db.commit();
     return {};
   } catch (const storage::storage_error& err) {
     db.rollback();
-    return to_error(err);
+    return {to_error(err), committing};
   } catch (const std::exception& err) {
     db.rollback();
-    return make_error(errc::storage_internal, err.what());
+    return {make_error(errc::storage_internal, err.what()), committing};
   }
+}
+
+/// Runs `body` in a transaction on the current connection; if that
+/// connection turns out to be dead (the database restarted while it sat
+/// idle) before anything could have been committed, runs it once more on a
+/// fresh one, so that the first request after an outage does not fail.
+template <class F>
+caf::error with_reconnect(self_pointer self, F&& body) {
+  auto outcome = in_transaction(self, body);
+  if (!outcome.error || !is(outcome.error, errc::storage_unavailable)
+      || outcome.maybe_committed)
+    return outcome.error;
+  drop_connection(self, describe(outcome.error));
+  if (!ensure_open(self))
+    return make_error(errc::storage_unavailable, self->state.last_error);
+  return in_transaction(self, body).error;
 }
 
 void flush(self_pointer self) {
@@ -90,8 +115,8 @@ void flush(self_pointer self) {
       op.fail(err);
     return;
   }
-  repositories repos{*st.repo, *st.admin};
-  auto err = in_transaction(self, [&] {
+  auto err = with_reconnect(self, [&] {
+    repositories repos{*st.repo, *st.admin};
     for (auto& op : ops)
       op.run(repos);
   });
@@ -102,7 +127,8 @@ void flush(self_pointer self) {
   }
   if (is(err, errc::storage_unavailable)) {
     // Retrying one by one would only fail again; callers retry later.
-    drop_connection(self, describe(err));
+    if (st.db)
+      drop_connection(self, describe(err));
     for (auto& op : ops)
       op.fail(err);
     return;
@@ -114,13 +140,15 @@ void flush(self_pointer self) {
       op.fail(make_error(errc::storage_unavailable, st.last_error));
       continue;
     }
-    repositories single_repos{*st.repo, *st.admin};
-    auto single = in_transaction(self, [&] { op.run(single_repos); });
+    auto single = with_reconnect(self, [&] {
+      repositories single_repos{*st.repo, *st.admin};
+      op.run(single_repos);
+    });
     if (!single) {
       op.deliver();
       continue;
     }
-    if (is(single, errc::storage_unavailable))
+    if (is(single, errc::storage_unavailable) && st.db)
       drop_connection(self, describe(single));
     op.fail(single);
   }
@@ -207,15 +235,22 @@ persistence_fun(self_pointer self, persistence_settings settings) {
       schedule_flush(self);
     },
     [self](health_atom) -> caf::result<std::string> {
-      if (!ensure_open(self))
-        return make_error(errc::storage_unavailable, self->state.last_error);
-      try {
-        self->state.db->ping();
-        return std::string{to_string(self->state.db->backend())};
-      } catch (const storage::storage_error& err) {
-        drop_connection(self, err.what());
-        return to_error(err);
+      // Twice at most: a connection left dead by a database restart is
+      // replaced, and only a fresh one that fails means "unavailable".
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!ensure_open(self))
+          return make_error(errc::storage_unavailable,
+                            self->state.last_error);
+        try {
+          self->state.db->ping();
+          return std::string{to_string(self->state.db->backend())};
+        } catch (const storage::storage_error& err) {
+          drop_connection(self, err.what());
+          if (attempt == 1)
+            return to_error(err);
+        }
       }
+      return make_error(errc::storage_unavailable, self->state.last_error);
     },
     [self](flush_atom) { flush(self); },
     // -- the REST admin API ---------------------------------------------------

@@ -115,6 +115,7 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
     [self](health_atom) -> caf::result<health_report> {
       auto& st = self->state;
       auto report = std::make_shared<health_report>();
+      report->database_backend = to_string(st.settings.persistence.url.backend);
       for (auto& [name, child] : st.children)
         report->services.push_back(service_status{
           name, child.running ? "running" : "restarting", child.restarts,

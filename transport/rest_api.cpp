@@ -119,7 +119,10 @@ void chat_send(server_context& ctx, rest::chat_send request,
               data["resume_token"] = token;
             reply(ok(std::move(data), 201));
           },
-          [=](caf::error&) {
+          [=](caf::error& err) {
+            // The exchange is stored and answered; the flag is decoration.
+            logger("transport")->warn("enable_advanced_ai unreadable: {}",
+                                      describe(err));
             json data{{"message", exchange_json(exchange)},
                       {"session_id", exchange.message.session_id},
                       {"user_id", user_id},
