@@ -16,6 +16,9 @@ responder_actor::behavior_type fallback_fun(responder_actor::pointer) {
       result.finish_reason = "completed";
       return result;
     },
+    [](cancel_atom, std::uint64_t) {
+      // Canned answers are immediate: nothing to stop.
+    },
   };
 }
 

@@ -22,7 +22,11 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<drain_atom>,
   caf::reacts_to<retry_atom>,
   caf::reacts_to<linger_atom, std::uint64_t>,
-  caf::replies_to<chat_atom, chat_request>::with<chat_exchange>>;
+  caf::replies_to<chat_atom, chat_request>::with<chat_exchange>,
+  // From the responder: a piece of the answer to request N, streamed.
+  caf::reacts_to<delta_atom, std::uint64_t, std::string>,
+  // From the client: stop the answer to message M.
+  caf::reacts_to<cancel_atom, std::int64_t>>;
 
 /// Owns the database; answers each request after its transaction commits.
 using persistence_actor = caf::typed_actor<
@@ -67,8 +71,12 @@ using persistence_actor = caf::typed_actor<
                   storage::setting_patch>::with<storage::setting_record>>;
 
 /// Anything that answers a user message: the fallback now, an LLM later.
+/// A streaming responder sends `delta_atom, request_id, text` to the
+/// requester before its final answer; `cancel_atom` asks it to stop a
+/// request (best effort: the session does not wait for it).
 using responder_actor = caf::typed_actor<
-  caf::replies_to<generate_atom, reply_request>::with<reply_result>>;
+  caf::replies_to<generate_atom, reply_request>::with<reply_result>,
+  caf::reacts_to<cancel_atom, std::uint64_t>>;
 
 /// Maps session ids to live session actors; spawns them for new sockets.
 using session_registry_actor = caf::typed_actor<

@@ -47,6 +47,8 @@ struct protocol_error {
 
 /// A request for an answer to one user message.
 struct reply_request {
+  /// Unique per attempt within its session: deltas and cancels name it.
+  std::uint64_t request_id = 0;
   std::int64_t session_id = 0;
   std::int64_t reply_to = 0;
   std::string text;
@@ -120,7 +122,8 @@ typename Inspector::result_type inspect(Inspector& f, chat_turn& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_request& x) {
-  return f(caf::meta::type_name("reply_request"), x.session_id, x.reply_to,
+  return f(caf::meta::type_name("reply_request"), x.request_id, x.session_id,
+           x.reply_to,
            x.text, x.intent, x.pending_slot, x.history);
 }
 
@@ -362,6 +365,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_ATOM(parley, parley, retry_atom, "retry")
   CAF_ADD_ATOM(parley, parley, linger_atom, "linger")
   CAF_ADD_ATOM(parley, parley, chat_atom, "chat")
+  CAF_ADD_ATOM(parley, parley, delta_atom, "delta")
+  CAF_ADD_ATOM(parley, parley, cancel_atom, "cancel")
   CAF_ADD_ATOM(parley, parley, users_atom, "users")
   CAF_ADD_ATOM(parley, parley, sessions_atom, "sessions")
   CAF_ADD_ATOM(parley, parley, messages_atom, "messages")

@@ -8,6 +8,7 @@
 
 #include "actors/client_connection.hpp"
 #include "actors/errors.hpp"
+#include "actors/fallback_replies.hpp"
 #include "actors/resume_token.hpp"
 #include "config/logging.hpp"
 #include "transport/protocol.hpp"
@@ -199,28 +200,66 @@ void store_reply(self_pointer self, reply_result result) {
       });
 }
 
+/// Stores what was streamed so far as the answer: the client cancelled, or
+/// the responder failed after it had started streaming.
+void store_partial(self_pointer self, const char* finish_reason) {
+  auto& st = self->state;
+  reply_result result;
+  result.text = st.partial;
+  result.source = "llm"; // only LLM responders stream
+  result.tokens_used = estimate_tokens(st.partial);
+  result.finish_reason = finish_reason;
+  store_reply(self, std::move(result));
+}
+
 /// Starts answering the oldest waiting message, if none is being answered.
 void pump(self_pointer self) {
   auto& st = self->state;
   if (st.replying || st.replies.empty() || !st.loaded)
     return;
   st.replying = true;
+  st.generating = true;
+  st.partial.clear();
+  auto request_id = ++st.request_id;
   st.outbox.emit([](std::int64_t seq) { return protocol::typing_frame(seq); });
   flush_frames(self);
   auto svc = st.directory->get();
   const auto& question = st.replies.front();
   reply_request request;
+  request.request_id = request_id;
   request.session_id = st.chat.session_id;
   request.reply_to = question.message.id;
   request.text = question.message.content;
   request.intent = st.chat.intent;
   request.pending_slot = st.chat.pending_slot;
   request.history = st.chat.history_vector();
+  // A cancelled request may still answer later: its answer is ignored.
+  auto current = [self, request_id] {
+    auto& st = self->state;
+    return st.generating && st.request_id == request_id;
+  };
   self
     ->request(svc->responder, st.settings.reply_timeout, generate_atom_v,
               std::move(request))
-    .then([self](reply_result& result) { store_reply(self, std::move(result)); },
-          [self](caf::error& err) { reply_failed(self, err); });
+    .then(
+      [self, current](reply_result& result) {
+        if (!current())
+          return;
+        self->state.generating = false;
+        store_reply(self, std::move(result));
+      },
+      [self, current](caf::error& err) {
+        if (!current())
+          return;
+        auto& st = self->state;
+        st.generating = false;
+        // Text the user has seen is kept; otherwise try again (by then the
+        // supervisor may have put the fallback in the responder's place).
+        if (!st.partial.empty())
+          store_partial(self, "interrupted");
+        else
+          reply_failed(self, err);
+      });
 }
 
 void enqueue_reply(self_pointer self, storage::message_record message,
@@ -482,6 +521,13 @@ void resume_session(self_pointer self, connection_ptr conn,
                        : protocol::reply_frame(row.seq, row));
         }
         bind(self, conn);
+        if (st.generating && !st.partial.empty() && !st.replies.empty()) {
+          // What was streamed while the client was away, in one piece.
+          auto reply_to = st.replies.front().message.id;
+          st.outbox.emit([&](std::int64_t seq) {
+            return protocol::delta_frame(seq, reply_to, 0, st.partial);
+          });
+        }
         record_event(self, "session_resumed",
                      R"({"last_seq":)" + std::to_string(request.last_seq)
                        + "}");
@@ -592,6 +638,32 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       }
       submit_chat(self, request, waiter);
       return waiter;
+    },
+    [self](delta_atom, std::uint64_t request_id, std::string& text) {
+      auto& st = self->state;
+      if (!st.generating || request_id != st.request_id || st.replies.empty())
+        return; // a stale or cancelled request
+      auto offset = st.partial.size();
+      st.partial += text;
+      auto reply_to = st.replies.front().message.id;
+      st.outbox.emit([&](std::int64_t seq) {
+        return protocol::delta_frame(seq, reply_to, offset, text);
+      });
+      flush_frames(self);
+    },
+    [self](cancel_atom, std::int64_t reply_to) {
+      auto& st = self->state;
+      // Only an answer still being generated can be cancelled; a cancel
+      // that comes too late changes nothing (the answer is on its way).
+      if (!st.generating || st.replies.empty()
+          || st.replies.front().message.id != reply_to)
+        return;
+      st.generating = false;
+      st.log->info("session={} answer to message {} cancelled after {} bytes",
+                   st.chat.session_id, reply_to, st.partial.size());
+      if (auto responder = st.directory->get()->responder)
+        self->send(responder, cancel_atom_v, st.request_id);
+      store_partial(self, "cancelled");
     },
     [self](linger_atom, std::uint64_t generation) {
       auto& st = self->state;

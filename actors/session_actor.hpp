@@ -63,6 +63,9 @@ struct session_state {
   frame_outbox outbox;
   std::deque<queued_reply> replies; // FIFO: one answer at a time
   bool replying = false;
+  bool generating = false;        // waiting for the responder
+  std::uint64_t request_id = 0;   // of the current responder request
+  std::string partial;            // streamed so far for the current answer
   int reply_failures = 0;
   std::size_t pending_stores = 0;
   bool draining = false;

@@ -58,6 +58,11 @@ constexpr option_spec opt_history_limit{"history-limit",
                                         "PARLEY_HISTORY_LIMIT"};
 constexpr option_spec opt_db_pool_size{"db-pool-size",
                                        "PARLEY_DB_POOL_SIZE"};
+// The LLM flags; load_llm_config reads them with their variables (--llm-url
+// and --llm-model stand for the chosen provider's variable).
+constexpr option_spec opt_llm_provider{"llm-provider", "LLM_PROVIDER"};
+constexpr const char* flag_llm_url = "llm-url";
+constexpr const char* flag_llm_model = "llm-model";
 
 [[noreturn]] void fail(const option_spec& opt, const std::string& what) {
   throw config_error(opt.label() + ": " + what);
@@ -247,6 +252,25 @@ po::options_description make_options(const server_config& defaults) {
                           std::to_string(defaults.db_pool_size),
                           opt_db_pool_size)
                        .c_str());
+  desc.add_options()(opt_llm_provider.flag, str("NAME"),
+                     text("websocket, openai, none (or fallback: canned "
+                          "replies only) or auto: websocket if "
+                          "LLM_WEBSOCKET_URL is set, else openai if "
+                          "OPENAI_API_KEY or OPENAI_BASE_URL is, else none",
+                          "auto", opt_llm_provider)
+                       .c_str());
+  desc.add_options()(flag_llm_url, str("URL"),
+                     "the LLM's URL, for the chosen provider: ws:// or "
+                     "wss:// sets LLM_WEBSOCKET_URL, http:// or https:// "
+                     "sets OPENAI_BASE_URL; without a provider its scheme "
+                     "picks one (see below)");
+  desc.add_options()(flag_llm_model, str("NAME"),
+                     (std::string{"model name for the chosen provider "
+                                  "(default: "}
+                      + llm_config::default_websocket_model
+                      + " for websocket, " + llm_config::default_openai_model
+                      + " for openai; env LLM_MODEL_NAME or OPENAI_MODEL)")
+                       .c_str());
   return desc;
 }
 
@@ -316,7 +340,8 @@ config_load_result load_server_config(int argc, const char* const* argv,
     auto program = argc > 0 && argv[0] != nullptr && *argv[0] != '\0'
                      ? std::string{argv[0]}
                      : std::string{"parley"};
-    out << "Usage: " << program << " [options]\n\n" << desc;
+    out << "Usage: " << program << " [options]\n\n" << desc << '\n'
+        << llm_environment_help();
     result.help = true;
     result.help_text = out.str();
     return result;
@@ -371,6 +396,16 @@ config_load_result load_server_config(int argc, const char* const* argv,
                                        max_history_limit);
   if (auto v = lookup(opt_db_pool_size))
     cfg.db_pool_size = whole_in_range(opt_db_pool_size, *v, 0, 32);
+  llm_flags llm;
+  auto flag = [&flags](const char* name) -> std::optional<std::string> {
+    if (auto i = flags.find(name); i != flags.end())
+      return i->second.as<std::string>();
+    return std::nullopt;
+  };
+  llm.provider = flag(opt_llm_provider.flag);
+  llm.url = flag(flag_llm_url);
+  llm.model = flag(flag_llm_model);
+  cfg.llm = load_llm_config(llm, dotenv, environment);
   return result;
 }
 

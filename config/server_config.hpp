@@ -7,6 +7,7 @@
 
 #include "config/database_url.hpp"
 #include "config/dotenv.hpp"
+#include "config/llm_config.hpp"
 
 namespace parley {
 
@@ -30,6 +31,7 @@ struct server_config {
   std::chrono::milliseconds session_linger{30000};  // PARLEY_SESSION_LINGER (s)
   std::size_t history_limit = 20;                 // PARLEY_HISTORY_LIMIT
   std::size_t db_pool_size = 0; // PARLEY_DB_POOL_SIZE; 0 = by backend
+  llm_config llm; // LLM_* and OPENAI_*, --llm-provider/-url/-model
 };
 
 /// Result of reading the command line: either a configuration to run with or

@@ -94,14 +94,31 @@ client_frame parse_client_frame(std::string_view frame,
     return parse_json_message(doc, max_text_bytes);
   if (type_name == "ping")
     return ping_frame{};
+  if (type_name == "cancel") {
+    auto reply_to = doc.find("reply_to");
+    if (reply_to == doc.end() || !reply_to->is_number_integer()
+        || reply_to->get<std::int64_t>() <= 0)
+      return error_frame{codes::invalid_frame,
+                         "field 'reply_to' must be a positive integer"};
+    return cancel_frame{reply_to->get<std::int64_t>()};
+  }
   return error_frame{codes::unknown_type,
                      "unknown frame type '" + excerpt(type_name)
-                       + "' (expected 'message' or 'ping')"};
+                       + "' (expected 'message', 'ping' or 'cancel')"};
 }
 
 error_frame binary_frame_error() {
   return error_frame{codes::binary_not_supported,
                      "binary frames are not supported; send text frames"};
+}
+
+std::string delta_frame(std::int64_t seq, std::int64_t reply_to,
+                        std::size_t offset, std::string_view text) {
+  return dump({{"type", "delta"},
+               {"seq", seq},
+               {"reply_to", reply_to},
+               {"offset", offset},
+               {"text", text}});
 }
 
 std::string session_frame(std::int64_t seq, std::int64_t session_id,

@@ -36,13 +36,19 @@ struct message_frame {
 /// `{"type":"ping"}`
 struct ping_frame {};
 
+/// `{"type":"cancel","reply_to":M}`: stop the answer to message M.
+struct cancel_frame {
+  std::int64_t reply_to = 0;
+};
+
 /// A frame the server cannot accept; answered with an error frame.
 struct error_frame {
   std::string code;
   std::string message;
 };
 
-using client_frame = std::variant<message_frame, ping_frame, error_frame>;
+using client_frame
+  = std::variant<message_frame, ping_frame, cancel_frame, error_frame>;
 
 /// Longest accepted client id, in bytes.
 constexpr std::size_t max_client_id_bytes = 128;
@@ -68,6 +74,12 @@ std::string ack_frame(std::int64_t seq, std::string_view client_id,
                       std::int64_t message_id);
 
 std::string typing_frame(std::int64_t seq);
+
+/// A piece of an answer being streamed: `text` belongs at byte `offset` of
+/// the answer to `reply_to`. Offsets let a client that got some pieces twice
+/// (after a resume) put each where it belongs.
+std::string delta_frame(std::int64_t seq, std::int64_t reply_to,
+                        std::size_t offset, std::string_view text);
 
 /// The assistant's answer, from its stored row.
 std::string reply_frame(std::int64_t seq, const storage::message_record& reply);

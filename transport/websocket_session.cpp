@@ -167,6 +167,8 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
                                             std::move(msg->client_id)});
   } else if (std::holds_alternative<protocol::ping_frame>(frame)) {
     caf::anon_send(session_, ping_atom_v);
+  } else if (auto* cancel = std::get_if<protocol::cancel_frame>(&frame)) {
+    caf::anon_send(session_, cancel_atom_v, cancel->reply_to);
   } else {
     auto& err = std::get<protocol::error_frame>(frame);
     caf::anon_send(session_, protocol_error{std::move(err.code),

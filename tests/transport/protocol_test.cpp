@@ -239,6 +239,25 @@ TEST(protocol_parse, binary_frame_error) {
   EXPECT_FALSE(err.message.empty());
 }
 
+TEST(protocol_parse, cancel_names_the_message) {
+  auto frame = parse_client_frame(R"({"type":"cancel","reply_to":42})", limit);
+  ASSERT_TRUE(std::holds_alternative<cancel_frame>(frame));
+  EXPECT_EQ(std::get<cancel_frame>(frame).reply_to, 42);
+  EXPECT_EQ(code_of(R"({"type":"cancel"})"), codes::invalid_frame);
+  EXPECT_EQ(code_of(R"({"type":"cancel","reply_to":"42"})"),
+            codes::invalid_frame);
+  EXPECT_EQ(code_of(R"({"type":"cancel","reply_to":0})"), codes::invalid_frame);
+}
+
+TEST(protocol_write, delta_frame) {
+  auto frame = nlohmann::json::parse(delta_frame(9, 4, 12, "wörld"));
+  EXPECT_EQ(frame["type"], "delta");
+  EXPECT_EQ(frame["seq"], 9);
+  EXPECT_EQ(frame["reply_to"], 4);
+  EXPECT_EQ(frame["offset"], 12);
+  EXPECT_EQ(frame["text"], "wörld");
+}
+
 TEST(protocol_parse, nul_characters_are_refused) {
   // As a JSON escape and as a raw byte in a plain-text frame.
   EXPECT_EQ(code_of(R"({"type":"message","text":"a\u0000b"})"),

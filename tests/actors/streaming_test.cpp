@@ -1,0 +1,183 @@
+#include <soci/soci.h>
+
+#include "tests/actors/session_test_base.hpp"
+
+namespace parley::test {
+namespace {
+
+using strings = std::vector<std::string>;
+
+/// What the scripted responder was asked, for the test to answer at will.
+struct script {
+  struct call {
+    reply_request request;
+    session_actor requester;
+    caf::typed_response_promise<reply_result> promise;
+  };
+  std::vector<call> calls;
+  std::vector<std::uint64_t> cancelled;
+};
+
+/// Stands in for an LLM: answers only when the test tells it to (a promise
+/// must be delivered by its own actor, hence the `finish` messages), after
+/// streaming deltas the way an LLM connection will. Dynamically typed so that
+/// it can take the test's messages; it speaks responder_actor's interface.
+caf::behavior scripted_responder(caf::event_based_actor* self,
+                                 std::shared_ptr<script> s) {
+  return {
+    [self, s](generate_atom, reply_request& request) {
+      // Before make_response_promise, which takes the sender out of the
+      // current message.
+      auto requester = caf::actor_cast<session_actor>(self->current_sender());
+      auto promise = self->make_response_promise<reply_result>();
+      s->calls.push_back(
+        script::call{std::move(request), std::move(requester), promise});
+      return promise;
+    },
+    [s](cancel_atom, std::uint64_t request_id) {
+      s->cancelled.push_back(request_id);
+    },
+    [s](std::size_t call, reply_result& result) {
+      s->calls.at(call).promise.deliver(std::move(result));
+    },
+    [s](std::size_t call, caf::error& err) {
+      s->calls.at(call).promise.deliver(std::move(err));
+    },
+  };
+}
+
+class streaming_test : public session_test_base {
+protected:
+  streaming_test() : calls(std::make_shared<script>()) {
+    start();
+    auto current = *directory->get();
+    scripted = sys->spawn(scripted_responder, calls);
+    current.responder = caf::actor_cast<responder_actor>(scripted);
+    directory->set(current);
+  }
+
+  void stream(std::size_t call, const std::string& text) {
+    auto& c = calls->calls.at(call);
+
+    caf::anon_send(c.requester, delta_atom_v, c.request.request_id, text);
+    run();
+  }
+
+  void finish(std::size_t call, const std::string& text) {
+    reply_result result;
+    result.text = text;
+    result.source = "llm";
+    result.tokens_used = 7;
+    result.finish_reason = "completed";
+    caf::anon_send(scripted, call, std::move(result));
+    run();
+  }
+
+  std::string stored_answer(std::int64_t reply_to, std::string& reason) {
+    std::string content;
+    probe().sql() << "SELECT content, finish_reason FROM messages WHERE "
+                     "reply_to = :r",
+      soci::use(reply_to), soci::into(content), soci::into(reason);
+    return content;
+  }
+
+  std::shared_ptr<script> calls;
+  caf::actor scripted;
+};
+
+TEST_F(streaming_test, deltas_reach_the_client_before_the_answer) {
+  auto conn = connect();
+  say(conn, "tell me", "m1");
+  ASSERT_EQ(calls->calls.size(), 1u);
+  stream(0, "Hel");
+  stream(0, "lo!");
+  finish(0, "Hello!");
+  ASSERT_EQ(conn->types(), (strings{"session", "ack", "typing", "delta",
+                                    "delta", "message"}));
+  auto reply_to = conn->of_type("ack").at(0)["message_id"];
+  auto deltas = conn->of_type("delta");
+  EXPECT_EQ(deltas[0]["reply_to"], reply_to);
+  EXPECT_EQ(deltas[0]["offset"], 0);
+  EXPECT_EQ(deltas[0]["text"], "Hel");
+  EXPECT_EQ(deltas[1]["offset"], 3);
+  EXPECT_EQ(deltas[1]["text"], "lo!");
+  auto answer = conn->of_type("message").at(0);
+  EXPECT_EQ(answer["text"], "Hello!");
+  EXPECT_EQ(answer["source"], "llm");
+}
+
+TEST_F(streaming_test, cancel_keeps_what_was_streamed) {
+  auto conn = connect();
+  say(conn, "tell me a long story", "m1");
+  stream(0, "Once upon");
+  auto reply_to = conn->of_type("ack").at(0)["message_id"].get<std::int64_t>();
+  caf::anon_send(conn->bound, cancel_atom_v, reply_to);
+  run();
+  ASSERT_EQ(calls->cancelled, std::vector<std::uint64_t>{
+                                calls->calls.at(0).request.request_id});
+  auto answers = conn->of_type("message");
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0]["text"], "Once upon");
+  EXPECT_EQ(answers[0]["finish_reason"], "cancelled");
+  std::string reason;
+  EXPECT_EQ(stored_answer(reply_to, reason), "Once upon");
+  EXPECT_EQ(reason, "cancelled");
+  // The LLM's late pieces and answer change nothing.
+  stream(0, " a time");
+  finish(0, "Once upon a time");
+  EXPECT_EQ(conn->of_type("message").size(), 1u);
+  EXPECT_EQ(conn->of_type("delta").size(), 1u);
+  // The next message is answered normally.
+  say(conn, "thanks", "m2");
+  ASSERT_EQ(calls->calls.size(), 2u);
+  finish(1, "You're welcome");
+  EXPECT_EQ(conn->of_type("message").size(), 2u);
+}
+
+TEST_F(streaming_test, a_cancel_for_another_message_changes_nothing) {
+  auto conn = connect();
+  say(conn, "hello", "m1");
+  auto reply_to = conn->of_type("ack").at(0)["message_id"].get<std::int64_t>();
+  caf::anon_send(conn->bound, cancel_atom_v, reply_to + 100);
+  run();
+  EXPECT_TRUE(calls->cancelled.empty());
+  finish(0, "Hi");
+  EXPECT_EQ(conn->of_type("message").at(0)["finish_reason"], "completed");
+}
+
+TEST_F(streaming_test, a_failure_after_streaming_keeps_the_partial_text) {
+  auto conn = connect();
+  say(conn, "explain", "m1");
+  stream(0, "Partly ");
+  caf::anon_send(scripted, std::size_t{0},
+                 caf::make_error(caf::sec::request_receiver_down));
+  run();
+  auto answers = conn->of_type("message");
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0]["text"], "Partly ");
+  EXPECT_EQ(answers[0]["finish_reason"], "interrupted");
+  EXPECT_EQ(calls->calls.size(), 1u) << "no second attempt";
+}
+
+TEST_F(streaming_test, a_resumed_client_gets_what_was_streamed_meanwhile) {
+  auto first = connect();
+  say(first, "story please", "m1");
+  stream(0, "One ");
+  auto ack_seq = first->of_type("ack").at(0)["seq"].get<std::int64_t>();
+  drop(first);
+  stream(0, "two ");
+  auto second = resume(first, ack_seq);
+  stream(0, "three");
+  finish(0, "One two three");
+  ASSERT_EQ(second->types(),
+            (strings{"session", "delta", "delta", "message"}));
+  auto catch_up = second->frames[1];
+  EXPECT_EQ(catch_up["offset"], 0);
+  EXPECT_EQ(catch_up["text"], "One two ");
+  EXPECT_EQ(second->frames[2]["offset"], 8);
+  EXPECT_EQ(second->frames[2]["text"], "three");
+  EXPECT_EQ(second->frames[3]["text"], "One two three");
+}
+
+} // namespace
+} // namespace parley::test
