@@ -117,6 +117,7 @@ struct ws_client::impl {
   std::deque<ws_read_result> inbox;
   std::optional<ws_read_result> end; // closed or error; after the inbox
   std::string write_buf;
+  std::vector<std::pair<std::string, std::string>> upgrade_headers;
 
   bool open() const noexcept {
     return ws.has_value() && !end.has_value();
@@ -235,8 +236,10 @@ void ws_client::connect(const std::string& host, std::uint16_t port,
   d.ws.emplace(d.ioc);
   d.ws->read_message_max(64 * 1024 * 1024);
   d.ws->set_option(websocket::stream_base::decorator(
-    [](websocket::request_type& req) {
+    [headers = d.upgrade_headers](websocket::request_type& req) {
       req.set(http::field::user_agent, "parley-e2e-test");
+      for (const auto& [name, value] : headers)
+        req.set(name, value);
     }));
   struct connect_state : op_state {
     std::string step = "resolve";
@@ -293,6 +296,11 @@ void ws_client::connect(const std::string& host, std::uint16_t port,
                    + " failed: " + state->ec.message() + detail);
   }
   d.start_read();
+}
+
+void ws_client::set_upgrade_headers(
+  std::vector<std::pair<std::string, std::string>> headers) {
+  impl_->upgrade_headers = std::move(headers);
 }
 
 bool ws_client::is_open() const noexcept {

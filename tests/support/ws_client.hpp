@@ -65,6 +65,11 @@ public:
                const std::string& target,
                std::chrono::milliseconds timeout = default_timeout);
 
+  /// Extra headers for every later upgrade request (e.g. Authorization for
+  /// an LLM server), set after the defaults so they can replace them.
+  void set_upgrade_headers(
+    std::vector<std::pair<std::string, std::string>> headers);
+
   /// True after connect until the connection closed or failed.
   bool is_open() const noexcept;
 

@@ -1,0 +1,857 @@
+// The mock LLM server (tools/mock_llm/) as Parley's LLM tests will use it:
+// the real binary, started per test, driven over real sockets in both
+// protocols.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/server_process.hpp"
+#include "tests/support/ws_client.hpp"
+#include "tests/tools/raw_http.hpp"
+
+using namespace parley::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto frame_timeout = 5000ms;
+
+std::string mock_executable() {
+  auto parley = std::filesystem::path{server_process::default_executable()};
+  return (parley.parent_path() / "parley-mock-llm").string();
+}
+
+std::int64_t ms_since(clock_type::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           clock_type::now() - start)
+    .count();
+}
+
+class mock_llm : public ::testing::Test {
+protected:
+  void TearDown() override {
+    if (mock_ && mock_->running()) {
+      mock_->terminate();
+      auto status = mock_->wait_exit(5000ms);
+      EXPECT_TRUE(status.is_exit(0)) << status.to_string();
+    }
+    if (HasFailure() && mock_)
+      ADD_FAILURE() << "mock log:\n" << mock_->log();
+  }
+
+  /// Starts the mock with `args` (plus --port 0 and --verbose) and waits for
+  /// its `mock llm listening on HOST:PORT` line.
+  void start(std::vector<std::string> args) {
+    args.insert(args.end(), {"--host", "127.0.0.1", "--port", "0", "--verbose"});
+    mock_ = std::make_unique<server_process>(mock_executable(), args);
+    static const std::regex pattern{R"(^mock llm listening on ([^\s]+):([0-9]+)$)"};
+    auto line = mock_->wait_for_line(pattern, 10000ms);
+    ASSERT_TRUE(line) << "no listening line; log:\n" << mock_->log();
+    std::smatch match;
+    std::regex_search(*line, match, pattern);
+    host_ = match[1].str();
+    port_ = static_cast<std::uint16_t>(std::stoul(match[2].str()));
+  }
+
+  json stats() {
+    auto res = http_get(host_, port_, "/stats");
+    EXPECT_EQ(res.status, 200u) << res.body;
+    return json::parse(res.body);
+  }
+
+  /// Polls /stats until `pred` holds (the mock counts asynchronously to the
+  /// client that caused the count).
+  template <class Predicate>
+  json stats_until(Predicate pred, std::chrono::milliseconds timeout = 3000ms) {
+    auto deadline = clock_type::now() + timeout;
+    auto s = stats();
+    while (!pred(s) && clock_type::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      s = stats();
+    }
+    return s;
+  }
+
+  // -- websocket ----------------------------------------------------------------
+
+  void connect(ws_client& client) {
+    client.connect(host_, port_, "/chat");
+  }
+
+  static json ws_request(const json& id, const std::string& message,
+                         bool stream, json metadata = json::object()) {
+    json meta{{"sql_mode", false},
+              {"advanced_ai", false},
+              {"session_context", json::object()}};
+    meta.update(metadata);
+    return {{"id", id},
+            {"message", message},
+            {"model", "test-model"},
+            {"metadata", meta},
+            {"settings",
+             {{"max_tokens", 100}, {"temperature", 0.7}, {"stream", stream}}}};
+  }
+
+  static json health_request(const json& id) {
+    return ws_request(id, "ping", false, {{"health_check", true}});
+  }
+
+  /// Reads frames of request `id` until its final (or error) frame; returns
+  /// the deltas' texts and that last frame.
+  static std::pair<std::vector<std::string>, json>
+  read_reply(ws_client& client) {
+    std::vector<std::string> deltas;
+    for (;;) {
+      auto frame = client.read_json(frame_timeout);
+      if (frame.contains("delta")) {
+        deltas.push_back(frame["delta"].get<std::string>());
+        continue;
+      }
+      return {deltas, frame};
+    }
+  }
+
+  // -- openai -------------------------------------------------------------------
+
+  static json chat_body(const std::string& user_text, bool stream,
+                        json extra = json::object()) {
+    json body{{"model", "test-model"},
+              {"messages",
+               json::array({{{"role", "system"}, {"content", "Be brief."}},
+                            {{"role", "user"}, {"content", user_text}}})},
+              {"stream", stream}};
+    if (stream)
+      body["stream_options"] = {{"include_usage", true}};
+    body.update(extra);
+    return body;
+  }
+
+  http_response post_chat(const json& body, const http_headers& headers = {},
+                          std::chrono::milliseconds timeout = frame_timeout) {
+    http_headers all{{"Content-Type", "application/json"}};
+    all.insert(all.end(), headers.begin(), headers.end());
+    return http_request(host_, port_, "POST", "/v1/chat/completions",
+                        body.dump(), all, timeout);
+  }
+
+  /// Reads every event of a stream whose head was read; the last element is
+  /// "[DONE]" when the stream completed.
+  static std::vector<std::string> read_events(raw_http& conn,
+                                              raw_http::sse_status* end
+                                              = nullptr) {
+    std::vector<std::string> events;
+    for (;;) {
+      auto ev = conn.next_event(frame_timeout);
+      if (ev.status != raw_http::sse_status::event) {
+        if (end != nullptr)
+          *end = ev.status;
+        return events;
+      }
+      events.push_back(ev.data);
+    }
+  }
+
+  std::unique_ptr<server_process> mock_;
+  std::string host_;
+  std::uint16_t port_ = 0;
+};
+
+// -- both protocols -------------------------------------------------------------
+
+TEST_F(mock_llm, exits_with_0_on_sigint) {
+  start({"--protocol", "openai"});
+  mock_->interrupt();
+  EXPECT_TRUE(mock_->wait_exit(5000ms).is_exit(0));
+}
+
+TEST_F(mock_llm, bad_options_exit_with_2) {
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"--protocol", "grpc"},
+         {"--chunks", "0"},
+         {"--tool-call", "f", "--tool-args", "[1]"},
+         {"--status", "42"},
+         {"--no-such-flag"}}) {
+    server_process proc{mock_executable(), args};
+    auto status = proc.wait_exit(5000ms);
+    EXPECT_TRUE(status.is_exit(2))
+      << args.front() << ": " << status.to_string() << "\n" << proc.log();
+  }
+}
+
+// -- custom WebSocket protocol ----------------------------------------------------
+
+TEST_F(mock_llm, websocket_streams_deltas_in_order_then_the_final_reply) {
+  start({"--protocol", "websocket", "--chunks", "4"});
+  ws_client client;
+  connect(client);
+  client.send_json(ws_request("r1", "hello there", true));
+  std::vector<json> frames;
+  for (int i = 0; i < 5; ++i)
+    frames.push_back(client.read_json(frame_timeout));
+  std::string text;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(frames[i].contains("delta")) << frames[i];
+    EXPECT_EQ(frames[i]["id"], "r1");
+    EXPECT_FALSE(frames[i]["delta"].get<std::string>().empty());
+    text += frames[i]["delta"].get<std::string>();
+  }
+  EXPECT_EQ(text, "Echo: hello there");
+  const auto& final_frame = frames[4];
+  EXPECT_EQ(final_frame["id"], "r1") << final_frame;
+  EXPECT_EQ(final_frame["response"], "Echo: hello there") << final_frame;
+  EXPECT_EQ(final_frame["model"], "test-model");
+  EXPECT_EQ(final_frame["finish_reason"], "completed");
+  EXPECT_EQ(final_frame["tokens_used"], 5); // 2 words asked, 3 answered
+  EXPECT_EQ(final_frame["metadata"], json::object());
+  EXPECT_EQ(client.read_frame(200ms).status, read_status::timeout);
+}
+
+TEST_F(mock_llm, websocket_without_stream_sends_only_the_final_reply) {
+  start({"--protocol", "websocket", "--reply", "Fixed answer."});
+  ws_client client;
+  connect(client);
+  client.send_json(ws_request(7, "anything", false));
+  auto frame = client.read_json(frame_timeout);
+  EXPECT_EQ(frame["id"], 7) << frame;
+  EXPECT_EQ(frame["response"], "Fixed answer.") << frame;
+  EXPECT_EQ(frame["finish_reason"], "completed");
+  EXPECT_EQ(client.read_frame(200ms).status, read_status::timeout);
+}
+
+TEST_F(mock_llm, websocket_health_check_answers_at_once_and_counts_apart) {
+  start({"--protocol", "websocket", "--latency-ms", "3000"});
+  ws_client client;
+  connect(client);
+  auto t0 = clock_type::now();
+  client.send_json(health_request("h1"));
+  auto pong = client.read_json(frame_timeout);
+  EXPECT_LT(ms_since(t0), 1000);
+  EXPECT_EQ(pong["id"], "h1");
+  EXPECT_EQ(pong["response"], "pong");
+  EXPECT_EQ(pong["tokens_used"], 0);
+  EXPECT_EQ(pong["finish_reason"], "completed");
+  EXPECT_EQ(pong["metadata"], json({{"health_check", true}}));
+  auto s = stats();
+  EXPECT_EQ(s["health_checks"], 1) << s;
+  EXPECT_EQ(s["requests"], 0) << s;
+}
+
+TEST_F(mock_llm, websocket_latency_delays_the_reply) {
+  start({"--protocol", "websocket", "--latency-ms", "400"});
+  ws_client client;
+  connect(client);
+  auto t0 = clock_type::now();
+  client.send_json(ws_request("slow", "hi", false));
+  EXPECT_EQ(client.read_frame(150ms).status, read_status::timeout);
+  auto frame = client.read_json(frame_timeout);
+  EXPECT_GE(ms_since(t0), 400);
+  EXPECT_EQ(frame["response"], "Echo: hi");
+}
+
+TEST_F(mock_llm, websocket_fail_nth_fails_that_request_only) {
+  start({"--protocol", "websocket", "--fail-nth", "2"});
+  ws_client client;
+  connect(client);
+  client.send_json(health_request("h")); // health checks are not counted
+  EXPECT_EQ(client.read_json()["response"], "pong");
+  for (auto id : {"a", "b", "c"}) {
+    client.send_json(ws_request(id, "x", true));
+    auto [deltas, last] = read_reply(client);
+    EXPECT_EQ(last["id"], id) << last;
+    if (std::string{id} == "b") {
+      EXPECT_TRUE(deltas.empty());
+      EXPECT_EQ(last["error"], "mock failure") << last;
+    } else {
+      EXPECT_EQ(last["response"], "Echo: x") << last;
+    }
+  }
+}
+
+TEST_F(mock_llm, websocket_status_gives_error_frames_then_success) {
+  start({"--protocol", "websocket", "--status", "429", "--status-count", "2"});
+  ws_client client;
+  connect(client);
+  for (int i = 1; i <= 3; ++i) {
+    client.send_json(ws_request(i, "x", false));
+    auto frame = client.read_json();
+    EXPECT_EQ(frame["id"], i);
+    if (i <= 2) {
+      EXPECT_EQ(frame["code"], 429) << frame;
+      EXPECT_TRUE(frame["error"].is_string()) << frame;
+    } else {
+      EXPECT_EQ(frame["response"], "Echo: x") << frame;
+    }
+  }
+}
+
+TEST_F(mock_llm, websocket_require_key_refuses_the_upgrade_without_it) {
+  start({"--protocol", "websocket", "--require-key", "sekret"});
+  ws_client anonymous;
+  try {
+    connect(anonymous);
+    ADD_FAILURE() << "the upgrade without a key succeeded";
+  } catch (const ws_error& ex) {
+    EXPECT_NE(std::string{ex.what()}.find("HTTP 401"), std::string::npos)
+      << ex.what();
+  }
+  ws_client wrong;
+  wrong.set_upgrade_headers({{"Authorization", "Bearer nope"}});
+  EXPECT_THROW(connect(wrong), ws_error);
+  ws_client right;
+  right.set_upgrade_headers({{"Authorization", "Bearer sekret"}});
+  connect(right);
+  right.send_json(ws_request("k", "hi", false));
+  EXPECT_EQ(right.read_json()["response"], "Echo: hi");
+  auto s = stats();
+  EXPECT_EQ(s["authorized"]["present"], true) << s;
+  EXPECT_EQ(s["authorized"]["value"], "Bearer sekret") << s;
+  EXPECT_EQ(s["authorized"]["with"], 2) << s;
+  EXPECT_EQ(s["authorized"]["without"], 1) << s;
+  EXPECT_EQ(s["unauthorized"], 2) << s;
+}
+
+TEST_F(mock_llm, websocket_stats_show_whether_a_key_was_sent) {
+  start({"--protocol", "websocket"});
+  ws_client client;
+  connect(client);
+  auto s = stats();
+  EXPECT_EQ(s["authorized"]["present"], false) << s;
+  EXPECT_TRUE(s["authorized"]["value"].is_null()) << s;
+  client.set_upgrade_headers({{"Authorization", "Bearer abc"}});
+  connect(client);
+  s = stats();
+  EXPECT_EQ(s["authorized"]["present"], true) << s;
+  EXPECT_EQ(s["authorized"]["value"], "Bearer abc") << s;
+}
+
+TEST_F(mock_llm, websocket_close_mid_stream_drops_after_n_deltas) {
+  start({"--protocol", "websocket", "--chunks", "4", "--close-mid-stream",
+         "2", "--close-count", "1"});
+  ws_client client;
+  connect(client);
+  client.send_json(ws_request("d", "hello there", true));
+  std::vector<json> frames;
+  auto end = client.wait_closed(frame_timeout, &frames);
+  EXPECT_EQ(end.status, read_status::error)
+    << "expected a drop without a close frame, got " << end.describe();
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0]["delta"].get<std::string>()
+              + frames[1]["delta"].get<std::string>(),
+            "Echo: he");
+  EXPECT_EQ(stats()["dropped"], 1);
+  // --close-count 1: the next request streams to the end.
+  connect(client);
+  client.send_json(ws_request("e", "hello there", true));
+  auto [deltas, last] = read_reply(client);
+  EXPECT_EQ(deltas.size(), 4u);
+  EXPECT_EQ(last["response"], "Echo: hello there") << last;
+}
+
+TEST_F(mock_llm, websocket_tool_call_then_tool_results) {
+  start({"--protocol", "websocket", "--tool-call", "get_order", "--tool-args",
+         R"({"order_id":"A-1"})"});
+  ws_client client;
+  connect(client);
+  client.send_json(ws_request("t1", "where is my order A-1?", true));
+  auto [deltas, call] = read_reply(client);
+  EXPECT_TRUE(deltas.empty());
+  EXPECT_EQ(call["finish_reason"], "tool_calls") << call;
+  ASSERT_TRUE(call["metadata"]["tool_calls"].is_array()) << call;
+  ASSERT_EQ(call["metadata"]["tool_calls"].size(), 1u) << call;
+  auto tc = call["metadata"]["tool_calls"][0];
+  EXPECT_EQ(tc["name"], "get_order");
+  EXPECT_EQ(json::parse(tc["arguments"].get<std::string>()),
+            json({{"order_id", "A-1"}}));
+  ASSERT_TRUE(tc["id"].is_string() && !tc["id"].get<std::string>().empty());
+  client.send_json(ws_request(
+    "t2", "where is my order A-1?", true,
+    {{"tool_results", json::array({{{"tool_call_id", tc["id"]},
+                                    {"name", "get_order"},
+                                    {"content", "shipped on Monday"}}})}}));
+  auto [more, answer] = read_reply(client);
+  EXPECT_FALSE(more.empty());
+  EXPECT_EQ(answer["finish_reason"], "completed") << answer;
+  auto text = answer["response"].get<std::string>();
+  EXPECT_NE(text.find("shipped on Monday"), std::string::npos) << text;
+}
+
+TEST_F(mock_llm, websocket_cancel_stops_the_stream_with_the_text_so_far) {
+  // The second delta is due a second after the first: the cancel comes
+  // before it even on a busy machine.
+  start({"--protocol", "websocket", "--chunks", "4", "--chunk-delay-ms",
+         "1000"});
+  ws_client client;
+  connect(client);
+  client.send_json(ws_request("c", "hello there", true));
+  auto first = client.read_json();
+  ASSERT_TRUE(first.contains("delta")) << first;
+  client.send_json({{"id", "c"}, {"cancel", true}});
+  auto last = client.read_json();
+  EXPECT_EQ(last["id"], "c") << last;
+  EXPECT_EQ(last["finish_reason"], "cancelled") << last;
+  EXPECT_EQ(last["response"], first["delta"]) << last;
+  EXPECT_EQ(client.read_frame(1200ms).status, read_status::timeout);
+  EXPECT_EQ(stats()["cancelled"], 1);
+  // A cancel for a request no longer in flight is ignored.
+  client.send_json({{"id", "c"}, {"cancel", true}});
+  EXPECT_EQ(client.read_frame(200ms).status, read_status::timeout);
+  EXPECT_EQ(stats()["cancelled"], 1);
+}
+
+TEST_F(mock_llm, websocket_serves_concurrent_requests_on_one_connection) {
+  start({"--protocol", "websocket", "--chunks", "3", "--chunk-delay-ms",
+         "100"});
+  ws_client client;
+  connect(client);
+  std::vector<std::string> ids{"a", "b", "c"};
+  for (const auto& id : ids)
+    client.send_json(ws_request(id, "message " + id, true));
+  std::map<std::string, std::string> text;
+  std::map<std::string, json> finals;
+  std::vector<std::string> order; // "d:" or "f:" and the id, as they came
+  while (finals.size() < ids.size()) {
+    auto frame = client.read_json();
+    auto id = frame["id"].get<std::string>();
+    if (frame.contains("delta")) {
+      text[id] += frame["delta"].get<std::string>();
+      order.push_back("d:" + id);
+    } else {
+      finals[id] = frame;
+      order.push_back("f:" + id);
+    }
+  }
+  for (const auto& id : ids) {
+    EXPECT_EQ(text[id], "Echo: message " + id);
+    EXPECT_EQ(finals[id]["response"], "Echo: message " + id);
+  }
+  // All three were streaming at once: each had a delta before any finished.
+  std::set<std::string> started;
+  for (const auto& entry : order) {
+    if (entry[0] == 'f')
+      break;
+    started.insert(entry.substr(2));
+  }
+  EXPECT_EQ(started.size(), 3u) << testing::PrintToString(order);
+}
+
+TEST_F(mock_llm, websocket_counts_one_connection_across_requests) {
+  start({"--protocol", "websocket"});
+  ws_client client;
+  connect(client);
+  for (int i = 0; i < 5; ++i) {
+    client.send_json(ws_request(i, "x", i % 2 == 0));
+    read_reply(client);
+    if (i < 3) {
+      client.send_json(health_request("h" + std::to_string(i)));
+      client.read_json();
+    }
+  }
+  auto s = stats();
+  EXPECT_EQ(s["connections"], 1) << s;
+  EXPECT_EQ(s["open_connections"], 1) << s;
+  EXPECT_EQ(s["requests"], 5) << s;
+  EXPECT_EQ(s["health_checks"], 3) << s;
+  EXPECT_EQ(s["last_request"]["id"], 4) << s;
+  client.close();
+  s = stats_until([](const json& s) { return s["open_connections"] == 0; });
+  EXPECT_EQ(s["open_connections"], 0) << s;
+  EXPECT_EQ(s["connections"], 1) << s;
+}
+
+TEST_F(mock_llm, websocket_legacy_fields) {
+  start({"--protocol", "websocket", "--legacy-fields"});
+  ws_client client;
+  connect(client);
+  client.send_json(ws_request("l", "hi", false));
+  auto frame = client.read_json();
+  EXPECT_EQ(frame["content"], "Echo: hi") << frame;
+  EXPECT_EQ(frame["usage"]["total_tokens"], 3) << frame;
+  EXPECT_FALSE(frame.contains("response")) << frame;
+  EXPECT_FALSE(frame.contains("tokens_used")) << frame;
+}
+
+TEST_F(mock_llm, websocket_bad_frames_get_error_frames) {
+  start({"--protocol", "websocket"});
+  ws_client client;
+  connect(client);
+  client.send_text("not json");
+  EXPECT_TRUE(client.read_json().contains("error"));
+  client.send_json({{"id", "m"}, {"cancel", 1}, {"settings", "odd"}});
+  auto frame = client.read_json();
+  EXPECT_EQ(frame["id"], "m");
+  EXPECT_TRUE(frame.contains("error")) << frame;
+  client.send_json(ws_request("ok", "still here", false));
+  EXPECT_EQ(client.read_json()["response"], "Echo: still here");
+}
+
+TEST_F(mock_llm, websocket_mode_refuses_plain_http) {
+  start({"--protocol", "websocket"});
+  auto res = post_chat(chat_body("hi", false));
+  EXPECT_EQ(res.status, 426u) << res.body;
+}
+
+// -- OpenAI-compatible ----------------------------------------------------------------
+
+TEST_F(mock_llm, openai_streams_server_sent_events_one_by_one) {
+  start({"--protocol", "openai", "--chunks", "4", "--chunk-delay-ms", "200"});
+  raw_http conn{host_, port_};
+  auto t0 = clock_type::now();
+  conn.send("POST", "/v1/chat/completions", chat_body("hello there", true).dump());
+  auto head = conn.read_head(frame_timeout);
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(head.header("Transfer-Encoding"), "chunked");
+  std::vector<json> chunks;
+  std::vector<std::int64_t> arrival;
+  raw_http::sse_result ev;
+  while ((ev = conn.next_event(frame_timeout)).status
+           == raw_http::sse_status::event
+         && ev.data != "[DONE]") {
+    chunks.push_back(json::parse(ev.data));
+    arrival.push_back(ms_since(t0));
+  }
+  ASSERT_EQ(ev.data, "[DONE]");
+  auto done_at = ms_since(t0);
+  EXPECT_EQ(conn.next_event(frame_timeout).status, raw_http::sse_status::end);
+  // role, 4 deltas, finish, usage
+  ASSERT_EQ(chunks.size(), 7u);
+  for (const auto& c : chunks) {
+    EXPECT_EQ(c["id"], chunks[0]["id"]);
+    EXPECT_EQ(c["object"], "chat.completion.chunk");
+    EXPECT_EQ(c["model"], "test-model");
+  }
+  EXPECT_EQ(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+  std::string text;
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_TRUE(chunks[i]["choices"][0]["finish_reason"].is_null());
+    text += chunks[i]["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  EXPECT_EQ(text, "Echo: hello there");
+  EXPECT_EQ(chunks[5]["choices"][0]["finish_reason"], "stop");
+  EXPECT_TRUE(chunks[6]["choices"].empty());
+  EXPECT_EQ(chunks[6]["usage"],
+            json({{"prompt_tokens", 4},
+                  {"completion_tokens", 3},
+                  {"total_tokens", 7}}));
+  // The deltas arrive as they are sent, not all at the end.
+  EXPECT_LE(arrival[1] + 300, done_at)
+    << "first delta at " << arrival[1] << " ms, [DONE] at " << done_at;
+  // Keep-alive: the same connection takes the next request.
+  conn.send("POST", "/chat/completions", chat_body("again", false).dump());
+  auto next = conn.read_head(frame_timeout);
+  EXPECT_EQ(next.status, 200u);
+  EXPECT_EQ(json::parse(conn.read_body(next, frame_timeout))["choices"][0]
+                                                         ["message"]["content"],
+            "Echo: again");
+}
+
+TEST_F(mock_llm, openai_without_stream_answers_one_completion) {
+  start({"--protocol", "openai"});
+  auto res = post_chat(chat_body("hello there", false));
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.header("Content-Type"), "application/json");
+  auto body = json::parse(res.body);
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_EQ(body["model"], "test-model");
+  EXPECT_EQ(body["choices"][0]["message"]["role"], "assistant");
+  EXPECT_EQ(body["choices"][0]["message"]["content"], "Echo: hello there");
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(body["usage"]["total_tokens"], 7);
+}
+
+TEST_F(mock_llm, openai_status_429_twice_then_success) {
+  start({"--protocol", "openai", "--status", "429", "--status-count", "2"});
+  for (int i = 0; i < 2; ++i) {
+    auto res = post_chat(chat_body("x", true));
+    EXPECT_EQ(res.status, 429u) << res.body;
+    EXPECT_EQ(res.header("Retry-After"), "0");
+    auto body = json::parse(res.body);
+    EXPECT_EQ(body["error"]["code"], "rate_limit_exceeded") << body;
+  }
+  auto res = post_chat(chat_body("x", false));
+  EXPECT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(stats()["requests"], 3);
+}
+
+TEST_F(mock_llm, openai_status_500_then_success) {
+  start({"--protocol", "openai", "--status", "500", "--status-count", "1"});
+  auto res = post_chat(chat_body("x", false));
+  EXPECT_EQ(res.status, 500u) << res.body;
+  EXPECT_EQ(json::parse(res.body)["error"]["type"], "server_error");
+  EXPECT_TRUE(res.header("Retry-After").empty());
+  EXPECT_EQ(post_chat(chat_body("x", false)).status, 200u);
+}
+
+TEST_F(mock_llm, openai_fail_nth_answers_500) {
+  start({"--protocol", "openai", "--fail-nth", "1", "--fail-nth", "3"});
+  std::vector<unsigned> statuses;
+  for (int i = 0; i < 4; ++i)
+    statuses.push_back(post_chat(chat_body("x", i % 2 == 1)).status);
+  EXPECT_EQ(statuses, (std::vector<unsigned>{500, 200, 500, 200}));
+}
+
+TEST_F(mock_llm, openai_require_key) {
+  start({"--protocol", "openai", "--require-key", "sekret"});
+  auto none = post_chat(chat_body("x", false));
+  EXPECT_EQ(none.status, 401u) << none.body;
+  EXPECT_EQ(json::parse(none.body)["error"]["code"], "invalid_api_key");
+  EXPECT_EQ(post_chat(chat_body("x", false), {{"Authorization", "Bearer no"}})
+              .status,
+            401u);
+  EXPECT_EQ(
+    post_chat(chat_body("x", false), {{"Authorization", "Bearer sekret"}})
+      .status,
+    200u);
+  auto s = stats();
+  EXPECT_EQ(s["authorized"]["present"], true) << s;
+  EXPECT_EQ(s["authorized"]["value"], "Bearer sekret") << s;
+  EXPECT_EQ(s["authorized"]["with"], 2) << s;
+  EXPECT_EQ(s["authorized"]["without"], 1) << s;
+  EXPECT_EQ(s["requests"], 1) << s; // refused requests are not numbered
+  EXPECT_EQ(s["unauthorized"], 2) << s;
+}
+
+TEST_F(mock_llm, openai_stats_show_whether_a_key_was_sent) {
+  start({"--protocol", "openai"});
+  EXPECT_EQ(post_chat(chat_body("x", false)).status, 200u);
+  auto s = stats();
+  EXPECT_EQ(s["authorized"]["present"], false) << s;
+  EXPECT_EQ(post_chat(chat_body("x", false), {{"Authorization", "Bearer k"}})
+              .status,
+            200u);
+  s = stats();
+  EXPECT_EQ(s["authorized"]["present"], true) << s;
+  EXPECT_EQ(s["authorized"]["value"], "Bearer k") << s;
+  EXPECT_EQ(s["last_request"]["model"], "test-model") << s;
+}
+
+TEST_F(mock_llm, openai_close_mid_stream_drops_after_n_deltas) {
+  start({"--protocol", "openai", "--chunks", "4", "--close-mid-stream", "2"});
+  raw_http conn{host_, port_};
+  conn.send("POST", "/v1/chat/completions", chat_body("hello there", true).dump());
+  auto head = conn.read_head(frame_timeout);
+  EXPECT_EQ(head.status, 200u);
+  raw_http::sse_status end;
+  auto events = read_events(conn, &end);
+  EXPECT_EQ(end, raw_http::sse_status::closed);
+  ASSERT_EQ(events.size(), 3u); // role, 2 deltas
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["content"], "Echo");
+  EXPECT_EQ(json::parse(events[2])["choices"][0]["delta"]["content"], ": he");
+  // Without stream, the answer is dropped whole.
+  EXPECT_THROW(post_chat(chat_body("x", false)), ws_error);
+  EXPECT_EQ(stats()["dropped"], 2);
+}
+
+TEST_F(mock_llm, openai_streamed_tool_call_then_text_with_the_result) {
+  auto args = R"({"order_id":"A-1","details":true})";
+  start({"--protocol", "openai", "--tool-call", "lookup_order", "--tool-args",
+         args, "--chunks", "3"});
+  json tools = json::array(
+    {{{"type", "function"},
+      {"function",
+       {{"name", "lookup_order"},
+        {"parameters", {{"type", "object"}, {"properties", json::object()}}}}}}});
+  raw_http conn{host_, port_};
+  conn.send("POST", "/v1/chat/completions",
+            chat_body("where is A-1?", true, {{"tools", tools}}).dump());
+  ASSERT_EQ(conn.read_head(frame_timeout).status, 200u);
+  auto events = read_events(conn);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string id, name, arguments, finish;
+  int argument_pieces = 0;
+  for (const auto& ev : events) {
+    if (ev == "[DONE]")
+      continue;
+    auto chunk = json::parse(ev);
+    if (chunk["choices"].empty())
+      continue;
+    const auto& choice = chunk["choices"][0];
+    if (choice["finish_reason"].is_string())
+      finish = choice["finish_reason"];
+    const auto& delta = choice["delta"];
+    EXPECT_FALSE(delta.contains("content") && delta["content"].is_string()
+                 && !delta["content"].get<std::string>().empty())
+      << ev;
+    if (!delta.contains("tool_calls"))
+      continue;
+    auto call = delta["tool_calls"][0];
+    EXPECT_EQ(call["index"], 0);
+    if (call.contains("id"))
+      id += call["id"].get<std::string>();
+    if (call["function"].contains("name"))
+      name += call["function"]["name"].get<std::string>();
+    auto piece = call["function"]["arguments"].get<std::string>();
+    if (!piece.empty())
+      ++argument_pieces;
+    arguments += piece;
+  }
+  EXPECT_FALSE(id.empty());
+  EXPECT_EQ(name, "lookup_order");
+  EXPECT_EQ(arguments, args);
+  EXPECT_GE(argument_pieces, 2);
+  EXPECT_EQ(finish, "tool_calls");
+  // The agent ran the tool: the answer quotes its result.
+  json messages = json::array(
+    {{{"role", "user"}, {"content", "where is A-1?"}},
+     {{"role", "assistant"},
+      {"content", nullptr},
+      {"tool_calls",
+       json::array({{{"id", id},
+                     {"type", "function"},
+                     {"function",
+                      {{"name", "lookup_order"}, {"arguments", args}}}}})}},
+     {{"role", "tool"}, {"tool_call_id", id}, {"content", "shipped Monday"}}});
+  auto res = post_chat(
+    {{"model", "m"}, {"messages", messages}, {"tools", tools}, {"stream", false}});
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto body = json::parse(res.body);
+  auto text = body["choices"][0]["message"]["content"].get<std::string>();
+  EXPECT_NE(text.find("shipped Monday"), std::string::npos) << text;
+  EXPECT_EQ(body["choices"][0]["finish_reason"], "stop");
+  // Without tools offered there is no tool call.
+  auto plain = json::parse(post_chat(chat_body("hi", false)).body);
+  EXPECT_EQ(plain["choices"][0]["message"]["content"], "Echo: hi");
+}
+
+TEST_F(mock_llm, openai_non_streamed_tool_call) {
+  start({"--protocol", "openai", "--tool-call", "kb_search", "--tool-args",
+         R"({"query":"refunds"})"});
+  json tools = json::array(
+    {{{"type", "function"}, {"function", {{"name", "kb_search"}}}}});
+  auto res = post_chat(chat_body("refunds?", false, {{"tools", tools}}));
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto choice = json::parse(res.body)["choices"][0];
+  EXPECT_EQ(choice["finish_reason"], "tool_calls");
+  EXPECT_TRUE(choice["message"]["content"].is_null());
+  EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["name"],
+            "kb_search");
+  EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["arguments"],
+            R"({"query":"refunds"})");
+}
+
+TEST_F(mock_llm, openai_client_hanging_up_cancels_the_stream) {
+  // The next write is a second away: a count before it shows that the mock
+  // noticed the hang-up itself.
+  start({"--protocol", "openai", "--chunks", "4", "--chunk-delay-ms", "1000"});
+  {
+    raw_http conn{host_, port_};
+    conn.send("POST", "/v1/chat/completions", chat_body("hello", true).dump());
+    ASSERT_EQ(conn.read_head(frame_timeout).status, 200u);
+    EXPECT_EQ(conn.next_event(frame_timeout).status,
+              raw_http::sse_status::event); // role
+    EXPECT_EQ(conn.next_event(frame_timeout).status,
+              raw_http::sse_status::event); // first delta
+  }
+  auto s = stats_until([](const json& s) { return s["cancelled"] == 1; },
+                       800ms);
+  EXPECT_EQ(s["cancelled"], 1) << s;
+  EXPECT_EQ(s["open_connections"], 0) << s;
+}
+
+TEST_F(mock_llm, openai_slow_reply_passes_a_client_timeout) {
+  start({"--protocol", "openai", "--latency-ms", "600"});
+  EXPECT_THROW(post_chat(chat_body("x", false), {}, 200ms), ws_error);
+  auto t0 = clock_type::now();
+  EXPECT_EQ(post_chat(chat_body("x", false)).status, 200u);
+  EXPECT_GE(ms_since(t0), 600);
+}
+
+TEST_F(mock_llm, openai_keep_alive_counts_one_connection) {
+  start({"--protocol", "openai"});
+  raw_http conn{host_, port_};
+  for (int i = 0; i < 3; ++i) {
+    conn.send("POST", i == 1 ? "/chat/completions" : "/v1/chat/completions",
+              chat_body("x", i == 2).dump());
+    auto head = conn.read_head(frame_timeout);
+    EXPECT_EQ(head.status, 200u);
+    conn.read_body(head, frame_timeout);
+    conn.send("GET", i == 0 ? "/models" : "/v1/models");
+    auto models = conn.read_head(frame_timeout);
+    EXPECT_EQ(models.status, 200u);
+    EXPECT_EQ(json::parse(conn.read_body(models, frame_timeout))["object"],
+              "list");
+  }
+  auto s = stats();
+  EXPECT_EQ(s["connections"], 1) << s;
+  EXPECT_EQ(s["open_connections"], 1) << s;
+  EXPECT_EQ(s["requests"], 3) << s;
+  EXPECT_EQ(s["health_checks"], 3) << s;
+}
+
+TEST_F(mock_llm, openai_bad_requests) {
+  start({"--protocol", "openai"});
+  auto res = http_request(host_, port_, "POST", "/v1/chat/completions",
+                          "{not json", {{"Content-Type", "application/json"}});
+  EXPECT_EQ(res.status, 400u) << res.body;
+  EXPECT_EQ(post_chat({{"model", "m"}, {"messages", json::array()}}).status,
+            400u);
+  EXPECT_EQ(http_get(host_, port_, "/v1/chat/completions").status, 405u);
+  EXPECT_EQ(http_get(host_, port_, "/v1/nothing").status, 404u);
+  ws_client client;
+  EXPECT_THROW(connect(client), ws_error);
+  EXPECT_EQ(stats()["requests"], 0);
+}
+
+TEST_F(mock_llm, openai_no_usage_chunk) {
+  start({"--protocol", "openai", "--no-usage-chunk"});
+  raw_http conn{host_, port_};
+  conn.send("POST", "/v1/chat/completions", chat_body("hi", true).dump());
+  ASSERT_EQ(conn.read_head(frame_timeout).status, 200u);
+  auto events = read_events(conn);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  events.pop_back();
+  for (const auto& ev : events)
+    EXPECT_FALSE(json::parse(ev).contains("usage")) << ev;
+}
+
+TEST_F(mock_llm, idle_connections_are_closed_after_the_idle_timeout) {
+  start({"--protocol", "openai", "--idle-timeout-ms", "300"});
+  raw_http conn{host_, port_};
+  conn.send("GET", "/v1/models");
+  auto head = conn.read_head(frame_timeout);
+  conn.read_body(head, frame_timeout);
+  EXPECT_TRUE(conn.wait_closed(3000ms));
+}
+
+TEST_F(mock_llm, restarts_on_the_same_port_after_a_kill) {
+  for (auto protocol : {"websocket", "openai"}) {
+    start({"--protocol", protocol});
+    auto port = port_;
+    // A connection open at the kill leaves the port in TIME_WAIT.
+    ws_client client;
+    raw_http conn{host_, port_};
+    if (std::string{protocol} == "websocket")
+      connect(client);
+    else
+      conn.send("GET", "/v1/models");
+    mock_->kill();
+    mock_->wait_exit(5000ms);
+    mock_ = std::make_unique<server_process>(
+      mock_executable(),
+      std::vector<std::string>{"--protocol", protocol, "--host", "127.0.0.1",
+                               "--port", std::to_string(port)});
+    auto line = mock_->wait_for_line("mock llm listening on 127.0.0.1:"
+                                       + std::to_string(port),
+                                     10000ms);
+    ASSERT_TRUE(line) << protocol << ": " << mock_->log();
+    EXPECT_EQ(stats()["accepted"], 1) << protocol;
+    mock_->terminate();
+    EXPECT_TRUE(mock_->wait_exit(5000ms).is_exit(0)) << protocol;
+  }
+}
+
+} // namespace
