@@ -74,6 +74,11 @@ int run_server(const server_config& config) {
     log()->warn("knowledge folder {} does not exist; the knowledge base is "
                 "empty",
                 config.knowledge_dir);
+  // LLM connections come with the next step; until then the fallback
+  // answers, and the operator should see what was configured.
+  log()->info("LLM: {}", config.llm.describe());
+  for (const auto& name : config.llm.ignored)
+    log()->warn("{} is set but not used by the chosen LLM provider", name);
   if (!prepare_database(config))
     return 1;
 
