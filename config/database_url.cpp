@@ -4,24 +4,20 @@
 #include <cctype>
 
 #include "config/config_error.hpp"
+#include "config/option_values.hpp"
 #include "config/url_encoding.hpp"
 
 namespace parley {
 
 namespace {
 
+using detail::to_lower;
+
 constexpr const char* supported_schemes
   = "sqlite, postgresql, postgres, mysql, mysql+pymysql, mariadb";
 
 [[noreturn]] void fail(const std::string& what) {
   throw config_error("DATABASE_URL: " + what);
-}
-
-std::string to_lower(std::string_view text) {
-  std::string result(text);
-  std::transform(result.begin(), result.end(), result.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return result;
 }
 
 // `what` names the part ("user name", "password"); the text itself is never

@@ -2,18 +2,27 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cmath>
 #include <initializer_list>
-#include <sstream>
-#include <system_error>
 #include <utility>
 
-#include "config/config_error.hpp"
+#include "config/option_values.hpp"
 
 namespace parley {
 
 namespace {
+
+using detail::env_lookup;
+using detail::fail;
+using detail::non_empty;
+using detail::number_text;
+using detail::option_label;
+using detail::parse_decimal;
+using detail::parse_whole;
+using detail::seconds_in_range;
+using detail::seconds_text;
+using detail::shown;
+using detail::to_lower;
+using detail::whole_in_range;
 
 // Variable names; the help text and the messages use the same spelling.
 constexpr const char* var_provider = "LLM_PROVIDER";
@@ -46,126 +55,6 @@ constexpr double max_temperature = 2;
 constexpr std::uint64_t max_backoff_attempts = 1000000;
 constexpr std::uint64_t max_circuit_failures = 1000;
 constexpr std::uint64_t max_tool_rounds_limit = 16;
-
-/// "--flag / VAR" for settings with a flag, "VAR" for the others.
-std::string label(const char* flag, const char* var) {
-  if (flag == nullptr)
-    return var;
-  return std::string{"--"} + flag + " / " + var;
-}
-
-[[noreturn]] void fail(const std::string& name, const std::string& what) {
-  throw config_error(name + ": " + what);
-}
-
-/// Quotes a user-supplied value for an error message, cut short so that a
-/// pasted blob does not flood the one-line error. Never used on secrets.
-std::string shown(std::string_view text) {
-  constexpr size_t max_len = 60;
-  if (text.size() <= max_len)
-    return "'" + std::string{text} + "'";
-  return "'" + std::string{text.substr(0, max_len)} + "...'";
-}
-
-std::string to_lower(std::string_view text) {
-  std::string result(text);
-  std::transform(result.begin(), result.end(), result.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return result;
-}
-
-/// Seconds as short text: 500ms -> "0.5", 30000ms -> "30".
-std::string seconds_text(std::chrono::milliseconds value) {
-  auto ms = value.count();
-  auto text = std::to_string(ms / 1000);
-  if (auto frac = ms % 1000; frac != 0) {
-    auto digits = std::to_string(1000 + frac).substr(1);
-    while (digits.back() == '0')
-      digits.pop_back();
-    text += '.' + digits;
-  }
-  return text;
-}
-
-std::string number_text(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
-/// The process environment beats `.env`; an empty value counts as unset,
-/// exactly like server_config's setting_lookup.
-class env_lookup {
-public:
-  env_lookup(const env_map& dotenv, const env_map& environment)
-    : dotenv_(dotenv), environment_(environment) {
-    // nop
-  }
-
-  std::optional<std::string> operator()(const char* name) const {
-    if (auto i = environment_.find(name);
-        i != environment_.end() && !i->second.empty())
-      return i->second;
-    if (auto i = dotenv_.find(name); i != dotenv_.end() && !i->second.empty())
-      return i->second;
-    return std::nullopt;
-  }
-
-private:
-  const env_map& dotenv_;
-  const env_map& environment_;
-};
-
-std::optional<std::uint64_t> parse_whole(std::string_view text) {
-  if (text.empty()
-      || text.find_first_not_of("0123456789") != std::string_view::npos)
-    return std::nullopt;
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                   value);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    return std::nullopt; // out of range for uint64
-  return value;
-}
-
-std::size_t whole_in_range(const std::string& name, std::string_view text,
-                           std::uint64_t min, std::uint64_t max) {
-  auto value = parse_whole(text);
-  if (!value || *value < min || *value > max)
-    fail(name, shown(text) + " is not a whole number in " + std::to_string(min)
-                 + ".." + std::to_string(max));
-  return static_cast<std::size_t>(*value);
-}
-
-/// A plain non-negative decimal ("0.7", "2", ".5"); from_chars alone would
-/// also take "inf", "nan", exponents and a leading '-'.
-std::optional<double> parse_decimal(std::string_view text) {
-  if (text.empty()
-      || text.find_first_not_of("0123456789.") != std::string_view::npos
-      || std::count(text.begin(), text.end(), '.') > 1
-      || text.find_first_of("0123456789") == std::string_view::npos)
-    return std::nullopt;
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                   value);
-  if (ec != std::errc{} || end != text.data() + text.size()
-      || !std::isfinite(value))
-    return std::nullopt;
-  return value;
-}
-
-std::chrono::milliseconds seconds_in_range(const std::string& name,
-                                           std::string_view text,
-                                           double max_seconds) {
-  auto value = parse_decimal(text);
-  if (!value || *value <= 0 || *value > max_seconds)
-    fail(name, shown(text) + " is not a number of seconds (more than 0, at "
-                 "most " + number_text(max_seconds) + "; fractions allowed)");
-  auto ms = std::llround(*value * 1000);
-  if (ms < 1)
-    fail(name, shown(text) + " is shorter than one millisecond");
-  return std::chrono::milliseconds{ms};
-}
 
 bool parse_bool(const std::string& name, std::string_view text) {
   auto value = to_lower(text);
@@ -202,12 +91,6 @@ void check_api_key(const std::string& name, const std::string& key) {
     if (c <= 0x20 || c == 0x7f)
       fail(name, "contains a space or control character (the key is not "
                  "shown)");
-}
-
-std::string non_empty(const std::string& name, std::string value) {
-  if (value.empty())
-    fail(name, "must not be empty");
-  return value;
 }
 
 std::uint16_t default_port(std::string_view scheme) {
@@ -442,7 +325,7 @@ llm_config load_llm_config(const llm_flags& flags, const env_map& dotenv,
                            const env_map& environment) {
   env_lookup env{dotenv, environment};
   llm_config cfg;
-  auto provider_name = label("llm-provider", var_provider);
+  auto provider_name = option_label("llm-provider", var_provider);
   auto chosen = flags.provider ? flags.provider : env(var_provider);
   std::optional<llm_provider> provider;
   if (chosen)
@@ -480,7 +363,7 @@ llm_config load_llm_config(const llm_flags& flags, const env_map& dotenv,
       break;
     }
     case llm_provider::websocket: {
-      auto url_name = label("llm-url", var_ws_url);
+      auto url_name = option_label("llm-url", var_ws_url);
       auto url = flags.url ? flags.url : env(var_ws_url);
       if (!url)
         fail(provider_name, "websocket needs " + std::string{var_ws_url}
@@ -493,14 +376,14 @@ llm_config load_llm_config(const llm_flags& flags, const env_map& dotenv,
         check_api_key(var_ws_key, *key);
         cfg.api_key = std::move(*key);
       }
-      auto model_name = label("llm-model", var_ws_model);
+      auto model_name = option_label("llm-model", var_ws_model);
       if (auto model = flags.model ? flags.model : env(var_ws_model))
         cfg.model = non_empty(model_name, std::move(*model));
       note_ignored({var_openai_url, var_openai_key, var_openai_model});
       break;
     }
     case llm_provider::openai: {
-      auto url_name = label("llm-url", var_openai_url);
+      auto url_name = option_label("llm-url", var_openai_url);
       auto url = flags.url ? flags.url : env(var_openai_url);
       cfg.endpoint = parse_llm_endpoint(
         url ? *url : std::string{llm_config::default_openai_base_url},
@@ -512,7 +395,7 @@ llm_config load_llm_config(const llm_flags& flags, const env_map& dotenv,
         check_api_key(var_openai_key, *key);
         cfg.api_key = std::move(*key);
       }
-      auto model_name = label("llm-model", var_openai_model);
+      auto model_name = option_label("llm-model", var_openai_model);
       cfg.model = llm_config::default_openai_model;
       if (auto model = flags.model ? flags.model : env(var_openai_model))
         cfg.model = non_empty(model_name, std::move(*model));

@@ -1,20 +1,18 @@
 #include "config/server_config.hpp"
 
-#include <algorithm>
-#include <cctype>
-#include <charconv>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
 #include <boost/program_options.hpp>
 #include <unistd.h>
 
 #include "config/config_error.hpp"
+#include "config/option_values.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -22,6 +20,11 @@ namespace fs = std::filesystem;
 namespace parley {
 
 namespace {
+
+using detail::parse_whole;
+using detail::seconds_text;
+using detail::shown;
+using detail::to_lower;
 
 // Limits of the validation; the help text quotes the same numbers.
 constexpr std::uint64_t max_threads = 64;
@@ -35,7 +38,7 @@ struct option_spec {
   const char* env;
 
   std::string label() const {
-    return std::string{"--"} + flag + " / " + env;
+    return detail::option_label(flag, env);
   }
 };
 
@@ -64,82 +67,21 @@ constexpr option_spec opt_llm_provider{"llm-provider", "LLM_PROVIDER"};
 constexpr const char* flag_llm_url = "llm-url";
 constexpr const char* flag_llm_model = "llm-model";
 
+/// The shared value helpers, worded for one option_spec.
 [[noreturn]] void fail(const option_spec& opt, const std::string& what) {
-  throw config_error(opt.label() + ": " + what);
+  detail::fail(opt.label(), what);
 }
 
-/// Quotes a user-supplied value for an error message, cut short so that a
-/// pasted blob does not flood the one-line error.
-std::string shown(std::string_view text) {
-  constexpr size_t max_len = 60;
-  if (text.size() <= max_len)
-    return "'" + std::string{text} + "'";
-  return "'" + std::string{text.substr(0, max_len)} + "...'";
+std::size_t whole_in_range(const option_spec& opt, std::string_view text,
+                           std::uint64_t min, std::uint64_t max) {
+  return detail::whole_in_range(opt.label(), text, min, max);
 }
 
-std::string to_lower(std::string_view text) {
-  std::string result(text);
-  std::transform(result.begin(), result.end(), result.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return result;
-}
-
-/// Seconds as short text for the help: 5000ms -> "5", 1500ms -> "1.5".
-std::string seconds_text(std::chrono::milliseconds value) {
-  auto ms = value.count();
-  auto text = std::to_string(ms / 1000);
-  if (auto frac = ms % 1000; frac != 0) {
-    auto digits = std::to_string(1000 + frac).substr(1);
-    while (digits.back() == '0')
-      digits.pop_back();
-    text += '.' + digits;
-  }
-  return text;
-}
-
-std::optional<std::uint64_t> parse_whole(std::string_view text) {
-  if (text.empty()
-      || text.find_first_not_of("0123456789") != std::string_view::npos)
-    return std::nullopt;
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                   value);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    return std::nullopt; // out of range for uint64
-  return value;
-}
-
-std::uint64_t whole_in_range(const option_spec& opt, std::string_view text,
-                             std::uint64_t min, std::uint64_t max) {
-  auto value = parse_whole(text);
-  if (!value || *value < min || *value > max)
-    fail(opt, shown(text) + " is not a whole number in " + std::to_string(min)
-                + ".." + std::to_string(max));
-  return *value;
-}
-
+/// Server settings keep their exponent syntax ("1e1" seconds).
 std::chrono::milliseconds seconds_in_range(const option_spec& opt,
                                            std::string_view text) {
-  auto bad = [&] {
-    fail(opt, shown(text) + " is not a number of seconds (more than 0, at "
-                "most 3600; fractions allowed)");
-  };
-  double seconds = 0;
-  // from_chars would also take "inf", "nan" and a leading '-'.
-  if (text.empty()
-      || text.find_first_not_of("0123456789.eE+-") != std::string_view::npos
-      || text.front() == '-' || text.front() == '+')
-    bad();
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                   seconds);
-  if (ec != std::errc{} || end != text.data() + text.size()
-      || !std::isfinite(seconds) || seconds <= 0
-      || seconds > max_timeout_seconds)
-    bad();
-  auto ms = std::llround(seconds * 1000);
-  if (ms < 1)
-    fail(opt, shown(text) + " is shorter than one millisecond");
-  return std::chrono::milliseconds{ms};
+  return detail::seconds_in_range(opt.label(), text, max_timeout_seconds,
+                                  detail::decimal_syntax::with_exponent);
 }
 
 std::string normalize_log_level(const option_spec& opt,
@@ -274,32 +216,26 @@ po::options_description make_options(const server_config& defaults) {
   return desc;
 }
 
-/// Looks a setting up in rising precedence. An empty environment or `.env`
-/// value counts as unset (shells and compose files often export `X=`); an
-/// empty flag value is explicit and gets validated.
+/// Looks a setting up: a flag beats the environment, which beats `.env`
+/// (detail::env_lookup, where an empty value counts as unset). An empty flag
+/// value is explicit and gets validated.
 class setting_lookup {
 public:
   setting_lookup(const po::variables_map& flags, const env_map& dotenv,
                  const env_map& environment)
-    : flags_(flags), dotenv_(dotenv), environment_(environment) {
+    : flags_(flags), env_(dotenv, environment) {
     // nop
   }
 
   std::optional<std::string> operator()(const option_spec& opt) const {
     if (auto i = flags_.find(opt.flag); i != flags_.end())
       return i->second.as<std::string>();
-    if (auto i = environment_.find(opt.env);
-        i != environment_.end() && !i->second.empty())
-      return i->second;
-    if (auto i = dotenv_.find(opt.env); i != dotenv_.end() && !i->second.empty())
-      return i->second;
-    return std::nullopt;
+    return env_(opt.env);
   }
 
 private:
   const po::variables_map& flags_;
-  const env_map& dotenv_;
-  const env_map& environment_;
+  detail::env_lookup env_;
 };
 
 } // namespace
@@ -347,11 +283,8 @@ config_load_result load_server_config(int argc, const char* const* argv,
     return result;
   }
   setting_lookup lookup{flags, dotenv, environment};
-  if (auto v = lookup(opt_host)) {
-    if (v->empty())
-      fail(opt_host, "must not be empty");
-    cfg.host = *v;
-  }
+  if (auto v = lookup(opt_host))
+    cfg.host = detail::non_empty(opt_host.label(), std::move(*v));
   if (auto v = lookup(opt_port)) {
     auto port = parse_whole(*v);
     if (!port || *port > 65535)

@@ -1,9 +1,10 @@
 #include "transport/custom_llm_protocol.hpp"
 
 #include <cmath>
-#include <limits>
 #include <optional>
 #include <utility>
+
+#include "transport/llm_json.hpp"
 
 namespace parley::llm::custom {
 
@@ -11,72 +12,12 @@ namespace {
 
 using json = nlohmann::json;
 
-/// `replace`: invalid UTF-8 from a caller becomes U+FFFD instead of an
-/// exception; parsed JSON is valid UTF-8 already.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-/// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence.
-std::string truncate_utf8(std::string text, std::size_t max) {
-  if (text.size() <= max)
-    return text;
-  auto len = max;
-  while (len > 0 && (static_cast<unsigned char>(text[len]) & 0xC0) == 0x80)
-    --len;
-  text.resize(len);
-  text += "...";
-  return text;
-}
-
-/// A token count: a non-negative integer fitting std::int64_t, or a float
-/// with such a value (the seeds' Python servers may send 150.0).
-std::optional<std::int64_t> as_count(const json& value) {
-  constexpr auto max = std::numeric_limits<std::int64_t>::max();
-  if (value.is_number_unsigned()) {
-    auto n = value.get<std::uint64_t>();
-    if (n > static_cast<std::uint64_t>(max))
-      return std::nullopt;
-    return static_cast<std::int64_t>(n);
-  }
-  if (value.is_number_integer()) {
-    auto n = value.get<std::int64_t>();
-    if (n < 0)
-      return std::nullopt;
-    return n;
-  }
-  if (value.is_number_float()) {
-    auto d = value.get<double>();
-    if (std::isfinite(d) && d >= 0 && d <= 9007199254740992.0
-        && d == std::floor(d))
-      return static_cast<std::int64_t>(d);
-  }
-  return std::nullopt;
-}
-
-/// The member `key`, or null when absent or null: the protocol treats a null
-/// field as a missing one.
-const json* member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null())
-    return nullptr;
-  return &*it;
-}
-
-malformed bad_field(const std::string& field, const char* should_be) {
-  return malformed{"field '" + field + "' must be " + should_be};
-}
-
-/// An id as text: a string, or an integer as its decimal text.
-std::optional<std::string> id_text(const json& id) {
-  if (id.is_string())
-    return id.get<std::string>();
-  if (id.is_number_unsigned())
-    return std::to_string(id.get<std::uint64_t>());
-  if (id.is_number_integer())
-    return std::to_string(id.get<std::int64_t>());
-  return std::nullopt;
-}
+using detail::as_count;
+using detail::bad_field;
+using detail::dump;
+using detail::id_text;
+using detail::member;
+using detail::truncate_utf8;
 
 /// The message of an `error` member: a string, or an object's `message`
 /// (or `code`).

@@ -4,17 +4,19 @@
 #include <limits>
 #include <utility>
 
+#include "transport/llm_json.hpp"
+
 namespace parley::llm {
 
 namespace {
 
 using json = nlohmann::json;
-
-/// Serializes a request. `replace` turns an invalid UTF-8 byte from a caller
-/// (user text, stored history) into U+FFFD instead of throwing.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+using detail::as_count;
+using detail::bad_field;
+using detail::dump;
+using detail::id_text;
+using detail::member;
+using detail::truncate_utf8;
 
 /// Whether `text`, read as JSON, nests at most `max_depth` levels. Exact for
 /// valid JSON, which is all that matters: invalid JSON fails to parse anyway.
@@ -67,18 +69,6 @@ json parse_explained(std::string_view text, std::string_view what,
   return doc;
 }
 
-/// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence.
-std::string truncate_utf8(std::string text, std::size_t max) {
-  if (text.size() <= max)
-    return text;
-  auto len = max;
-  while (len > 0 && (static_cast<unsigned char>(text[len]) & 0xC0) == 0x80)
-    --len;
-  text.resize(len);
-  text += "...";
-  return text;
-}
-
 std::string_view trim(std::string_view text) {
   constexpr std::string_view space = " \t\r\n";
   auto first = text.find_first_not_of(space);
@@ -88,38 +78,11 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
-/// A token count: a non-negative integer that fits std::int64_t (a float
-/// with an integral value is accepted; some servers emit 12.0).
-std::optional<std::int64_t> as_count(const json& value) {
-  constexpr auto max = std::numeric_limits<std::int64_t>::max();
-  if (value.is_number_unsigned()) {
-    auto n = value.get<std::uint64_t>();
-    if (n > static_cast<std::uint64_t>(max))
-      return std::nullopt;
-    return static_cast<std::int64_t>(n);
-  }
-  if (value.is_number_integer()) {
-    auto n = value.get<std::int64_t>();
-    if (n < 0)
-      return std::nullopt;
-    return n;
-  }
-  if (value.is_number_float()) {
-    auto d = value.get<double>();
-    // 2^53: beyond it not every integer is a double, and the cast below
-    // must stay in range.
-    if (std::isfinite(d) && d >= 0 && d <= 9007199254740992.0
-        && d == std::floor(d))
-      return static_cast<std::int64_t>(d);
-  }
-  return std::nullopt;
-}
-
 /// Reads an optional string member: absent or null leaves `out` alone.
 /// False when present with another type.
 bool read_string(const json& obj, const char* key, std::string& out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null())
+  auto it = member(obj, key);
+  if (it == nullptr)
     return true;
   if (!it->is_string())
     return false;
@@ -127,38 +90,23 @@ bool read_string(const json& obj, const char* key, std::string& out) {
   return true;
 }
 
-malformed not_a(const char* field, const char* type) {
-  return malformed{std::string{"field '"} + field + "' must be " + type};
-}
-
-/// An error code as text: OpenAI sends strings, some servers integers.
-std::string code_text(const json& code) {
-  if (code.is_string())
-    return code.get<std::string>();
-  if (code.is_number_unsigned())
-    return std::to_string(code.get<std::uint64_t>());
-  if (code.is_number_integer())
-    return std::to_string(code.get<std::int64_t>());
-  return {};
-}
-
 /// The error an object reports, if it has a non-null `error` member:
 /// `{"error":{"message","type","code"}}`, or `{"error":"text"}`.
 std::optional<openai::api_error> error_member(const json& doc) {
-  auto it = doc.find("error");
-  if (it == doc.end() || it->is_null()
-      || (it->is_boolean() && !it->get<bool>()))
+  auto it = member(doc, "error");
+  if (it == nullptr || (it->is_boolean() && !it->get<bool>()))
     return std::nullopt;
   openai::api_error result;
   if (it->is_string()) {
     result.message = it->get<std::string>();
   } else if (it->is_object()) {
-    if (auto msg = it->find("message"); msg != it->end() && msg->is_string())
+    if (auto msg = member(*it, "message"); msg && msg->is_string())
       result.message = msg->get<std::string>();
-    if (auto type = it->find("type"); type != it->end() && type->is_string())
+    if (auto type = member(*it, "type"); type && type->is_string())
       result.type = type->get<std::string>();
-    if (auto code = it->find("code"); code != it->end())
-      result.code = code_text(*code);
+    // OpenAI sends string codes, some servers integers.
+    if (auto code = member(*it, "code"))
+      result.code = id_text(*code).value_or(std::string{});
   }
   result.message = truncate_utf8(std::move(result.message),
                                  max_failure_message_bytes);
@@ -168,11 +116,11 @@ std::optional<openai::api_error> error_member(const json& doc) {
 /// `usage`: missing counts are 0; total_tokens defaults to the sum.
 std::variant<openai::token_usage, malformed> parse_usage(const json& value) {
   if (!value.is_object())
-    return not_a("usage", "an object");
+    return bad_field("usage", "an object");
   openai::token_usage result;
   auto read = [&](const char* key, std::int64_t& out) {
-    auto it = value.find(key);
-    if (it == value.end() || it->is_null())
+    auto it = member(value, key);
+    if (it == nullptr)
       return true;
     auto n = as_count(*it);
     if (!n)
@@ -181,13 +129,12 @@ std::variant<openai::token_usage, malformed> parse_usage(const json& value) {
     return true;
   };
   if (!read("prompt_tokens", result.prompt_tokens))
-    return not_a("usage.prompt_tokens", "a non-negative integer");
+    return bad_field("usage.prompt_tokens", "a non-negative integer");
   if (!read("completion_tokens", result.completion_tokens))
-    return not_a("usage.completion_tokens", "a non-negative integer");
-  auto total = value.find("total_tokens");
-  bool has_total = total != value.end() && !total->is_null();
+    return bad_field("usage.completion_tokens", "a non-negative integer");
+  bool has_total = member(value, "total_tokens") != nullptr;
   if (!read("total_tokens", result.total_tokens))
-    return not_a("usage.total_tokens", "a non-negative integer");
+    return bad_field("usage.total_tokens", "a non-negative integer");
   if (!has_total) {
     constexpr auto max = std::numeric_limits<std::int64_t>::max();
     result.total_tokens = result.prompt_tokens > max - result.completion_tokens
@@ -200,8 +147,8 @@ std::variant<openai::token_usage, malformed> parse_usage(const json& value) {
 /// Reads `usage` into `out` when present; the problem otherwise.
 std::optional<malformed> read_usage(const json& doc,
                                     std::optional<openai::token_usage>& out) {
-  auto it = doc.find("usage");
-  if (it == doc.end() || it->is_null())
+  auto it = member(doc, "usage");
+  if (it == nullptr)
     return std::nullopt;
   auto usage = parse_usage(*it);
   if (auto bad = std::get_if<malformed>(&usage))
@@ -213,16 +160,16 @@ std::optional<malformed> read_usage(const json& doc,
 /// The first choice, or null when there is none; the problem when
 /// `choices` has the wrong shape.
 std::variant<const json*, malformed> first_choice(const json& doc) {
-  auto choices = doc.find("choices");
-  if (choices == doc.end() || choices->is_null())
+  auto choices = member(doc, "choices");
+  if (choices == nullptr)
     return static_cast<const json*>(nullptr);
   if (!choices->is_array())
-    return not_a("choices", "an array");
+    return bad_field("choices", "an array");
   if (choices->empty())
     return static_cast<const json*>(nullptr);
   const auto& choice = choices->front();
   if (!choice.is_object())
-    return not_a("choices[0]", "an object");
+    return bad_field("choices[0]", "an object");
   return &choice;
 }
 
@@ -453,28 +400,26 @@ namespace {
 std::variant<tool_call_delta, malformed> parse_tool_call_delta(
   const json& value, std::size_t position) {
   if (!value.is_object())
-    return not_a("delta.tool_calls[]", "an object");
+    return bad_field("delta.tool_calls[]", "an object");
   tool_call_delta result;
   // Some OpenAI-compatible servers leave out `index`; the position in the
   // array is the best guess then.
   result.index = position;
-  if (auto index = value.find("index");
-      index != value.end() && !index->is_null()) {
+  if (auto index = member(value, "index")) {
     auto n = as_count(*index);
     if (!n)
-      return not_a("delta.tool_calls[].index", "a non-negative integer");
+      return bad_field("delta.tool_calls[].index", "a non-negative integer");
     result.index = static_cast<std::uint64_t>(*n);
   }
   if (!read_string(value, "id", result.id))
-    return not_a("delta.tool_calls[].id", "a string");
-  if (auto function = value.find("function");
-      function != value.end() && !function->is_null()) {
+    return bad_field("delta.tool_calls[].id", "a string");
+  if (auto function = member(value, "function")) {
     if (!function->is_object())
-      return not_a("delta.tool_calls[].function", "an object");
+      return bad_field("delta.tool_calls[].function", "an object");
     if (!read_string(*function, "name", result.name))
-      return not_a("delta.tool_calls[].function.name", "a string");
+      return bad_field("delta.tool_calls[].function.name", "a string");
     if (!read_string(*function, "arguments", result.arguments))
-      return not_a("delta.tool_calls[].function.arguments", "a string");
+      return bad_field("delta.tool_calls[].function.arguments", "a string");
   }
   return result;
 }
@@ -494,7 +439,7 @@ stream_item parse_stream_data(std::string_view data) {
     return *error;
   stream_chunk chunk;
   if (!read_string(doc, "model", chunk.model))
-    return not_a("model", "a string");
+    return bad_field("model", "a string");
   if (auto bad = read_usage(doc, chunk.usage))
     return *bad;
   auto choice_or_error = first_choice(doc);
@@ -504,21 +449,21 @@ stream_item parse_stream_data(std::string_view data) {
   if (choice == nullptr)
     return chunk; // e.g. the usage chunk, whose choices are empty
   if (!read_string(*choice, "finish_reason", chunk.finish_reason))
-    return not_a("finish_reason", "a string");
-  auto delta = choice->find("delta");
-  if (delta == choice->end() || delta->is_null())
+    return bad_field("finish_reason", "a string");
+  auto delta = member(*choice, "delta");
+  if (delta == nullptr)
     return chunk;
   if (!delta->is_object())
-    return not_a("delta", "an object");
+    return bad_field("delta", "an object");
   if (!read_string(*delta, "content", chunk.text))
-    return not_a("delta.content", "a string");
+    return bad_field("delta.content", "a string");
   if (!read_string(*delta, "refusal", chunk.refusal))
-    return not_a("delta.refusal", "a string");
-  auto calls = delta->find("tool_calls");
-  if (calls == delta->end() || calls->is_null())
+    return bad_field("delta.refusal", "a string");
+  auto calls = member(*delta, "tool_calls");
+  if (calls == nullptr)
     return chunk;
   if (!calls->is_array())
-    return not_a("delta.tool_calls", "an array");
+    return bad_field("delta.tool_calls", "an array");
   chunk.tool_calls.reserve(calls->size());
   for (std::size_t i = 0; i < calls->size(); ++i) {
     auto call = parse_tool_call_delta((*calls)[i], i);
@@ -542,7 +487,7 @@ completion_result parse_completion(std::string_view body) {
     return *error;
   completion result;
   if (!read_string(doc, "model", result.model))
-    return not_a("model", "a string");
+    return bad_field("model", "a string");
   if (auto bad = read_usage(doc, result.usage))
     return *bad;
   auto choice_or_error = first_choice(doc);
@@ -552,19 +497,19 @@ completion_result parse_completion(std::string_view body) {
   if (choice == nullptr)
     return malformed{"the completion has no choices"};
   if (!read_string(*choice, "finish_reason", result.finish_reason))
-    return not_a("finish_reason", "a string");
-  auto message = choice->find("message");
-  if (message == choice->end() || !message->is_object())
-    return not_a("choices[0].message", "an object");
+    return bad_field("finish_reason", "a string");
+  auto message = member(*choice, "message");
+  if (message == nullptr || !message->is_object())
+    return bad_field("choices[0].message", "an object");
   if (!read_string(*message, "content", result.text))
-    return not_a("message.content", "a string");
+    return bad_field("message.content", "a string");
   if (!read_string(*message, "refusal", result.refusal))
-    return not_a("message.refusal", "a string");
-  auto calls = message->find("tool_calls");
-  if (calls == message->end() || calls->is_null())
+    return bad_field("message.refusal", "a string");
+  auto calls = member(*message, "tool_calls");
+  if (calls == nullptr)
     return result;
   if (!calls->is_array())
-    return not_a("message.tool_calls", "an array");
+    return bad_field("message.tool_calls", "an array");
   // The complete calls go through the assembler too: one set of rules for
   // ids, names and arguments, streamed or not.
   tool_call_assembler assembler;
