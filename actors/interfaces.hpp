@@ -78,6 +78,16 @@ using responder_actor = caf::typed_actor<
   caf::replies_to<generate_atom, reply_request>::with<reply_result>,
   caf::reacts_to<cancel_atom, std::uint64_t>>;
 
+/// A connection to an LLM: a responder that also hears from its network
+/// client and reports its state.
+using llm_actor = responder_actor::extend<
+  caf::reacts_to<llm_open_atom>,
+  caf::reacts_to<llm_frame_atom, std::string>,
+  caf::reacts_to<llm_closed_atom, std::string>,
+  caf::reacts_to<expire_atom, std::string>,
+  caf::reacts_to<probe_atom>,
+  caf::replies_to<status_atom>::with<llm_status>>;
+
 /// Maps session ids to live session actors; spawns them for new sockets.
 using session_registry_actor = caf::typed_actor<
   caf::reacts_to<attach_atom, connection_ptr, attach_request>,
@@ -90,6 +100,8 @@ using session_registry_actor = caf::typed_actor<
 /// Owns the long-lived actors and restarts them when they die.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<health_atom>::with<health_report>,
-  caf::reacts_to<restart_atom, std::string>>;
+  caf::reacts_to<restart_atom, std::string>,
+  // From the LLM actor: its connection is open, answers may go to it.
+  caf::reacts_to<llm_open_atom>>;
 
 } // namespace parley

@@ -89,7 +89,20 @@ struct service_status {
   std::string last_error;
 };
 
+/// The LLM connection, as /api/llm/health shows it.
+struct llm_status {
+  std::string provider; // "none", "websocket", "openai"
+  std::string state;    // "healthy", "connecting", "down", "fallback"
+  bool connected = false;
+  std::string url;      // redacted
+  std::string model;
+  std::int32_t restarts = 0;
+  std::string last_error;
+  std::int64_t last_latency_ms = -1;
+};
+
 struct health_report {
+  llm_status llm;
   bool database_ok = false;
   std::string database_error;
   std::string database_backend;
@@ -151,8 +164,15 @@ typename Inspector::result_type inspect(Inspector& f, service_status& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, llm_status& x) {
+  return f(caf::meta::type_name("llm_status"), x.provider, x.state,
+           x.connected, x.url, x.model, x.restarts, x.last_error,
+           x.last_latency_ms);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_report& x) {
-  return f(caf::meta::type_name("health_report"), x.database_ok,
+  return f(caf::meta::type_name("health_report"), x.llm, x.database_ok,
            x.database_error, x.database_backend, x.services, x.live_sessions);
 }
 
@@ -322,6 +342,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(parley, (parley::chat_request))
   CAF_ADD_TYPE_ID(parley, (parley::chat_exchange))
   CAF_ADD_TYPE_ID(parley, (parley::service_status))
+  CAF_ADD_TYPE_ID(parley, (parley::llm_status))
   CAF_ADD_TYPE_ID(parley, (parley::health_report))
   CAF_ADD_TYPE_ID(parley, (parley::storage::session_record))
   CAF_ADD_TYPE_ID(parley, (parley::storage::message_record))
@@ -367,6 +388,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_ATOM(parley, parley, chat_atom, "chat")
   CAF_ADD_ATOM(parley, parley, delta_atom, "delta")
   CAF_ADD_ATOM(parley, parley, cancel_atom, "cancel")
+  CAF_ADD_ATOM(parley, parley, llm_open_atom, "llm_open")
+  CAF_ADD_ATOM(parley, parley, llm_frame_atom, "llm_frame")
+  CAF_ADD_ATOM(parley, parley, llm_closed_atom, "llm_closed")
+  CAF_ADD_ATOM(parley, parley, expire_atom, "expire")
+  CAF_ADD_ATOM(parley, parley, probe_atom, "probe")
+  CAF_ADD_ATOM(parley, parley, status_atom, "status")
   CAF_ADD_ATOM(parley, parley, users_atom, "users")
   CAF_ADD_ATOM(parley, parley, sessions_atom, "sessions")
   CAF_ADD_ATOM(parley, parley, messages_atom, "messages")

@@ -1,9 +1,11 @@
 #include "actors/supervisor.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include "actors/errors.hpp"
 #include "actors/fallback_actor.hpp"
+#include "actors/llm_ws_actor.hpp"
 #include "actors/persistence_pool.hpp"
 #include "actors/session_registry.hpp"
 #include "config/logging.hpp"
@@ -17,9 +19,19 @@ using self_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 constexpr const char* persistence_name = "persistence";
 constexpr const char* responder_name = "responder";
 constexpr const char* registry_name = "session_registry";
+constexpr const char* llm_name = "llm";
 
 std::shared_ptr<spdlog::logger> log() {
   return logger("supervisor");
+}
+
+/// The responder the sessions should use now: the LLM while its connection
+/// is open, the fallback otherwise.
+void publish(self_pointer self) {
+  auto& st = self->state;
+  st.current.responder = st.llm_ready && st.llm ? responder_actor{st.llm}
+                                                : st.fallback;
+  st.directory->set(st.current);
 }
 
 void start_child(self_pointer self, const std::string& name) {
@@ -38,7 +50,14 @@ void start_child(self_pointer self, const std::string& name) {
     auto hdl = self->spawn(fallback_fun);
     self->monitor(hdl);
     addr = hdl.address();
-    st.current.responder = std::move(hdl);
+    st.fallback = std::move(hdl);
+  } else if (name == llm_name) {
+    auto hdl = self->spawn(llm_ws_fun, st.settings.llm, *st.settings.io,
+                           caf::actor_cast<supervisor_actor>(self));
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.llm = std::move(hdl);
+    st.llm_ready = false; // until its connection opens
   } else {
     std::shared_ptr<const service_directory> dir = st.directory;
     auto hdl = self->spawn(session_registry_fun, dir, st.settings.session);
@@ -50,7 +69,12 @@ void start_child(self_pointer self, const std::string& name) {
   child.addr = addr;
   child.running = true;
   child.started_at = std::chrono::steady_clock::now();
-  st.directory->set(st.current);
+  publish(self);
+}
+
+bool has_llm(const supervisor_settings& settings) {
+  return settings.llm.provider == llm_provider::websocket
+         && settings.io.has_value();
 }
 
 caf::timespan restart_delay(const supervisor_settings& settings,
@@ -71,6 +95,15 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
   st.directory = std::move(dir);
   for (auto name : {persistence_name, responder_name, registry_name})
     start_child(self, name);
+  if (has_llm(st.settings)) {
+    backoff_settings backoff;
+    backoff.base = st.settings.llm.backoff_base;
+    backoff.cap = st.settings.llm.backoff_cap;
+    backoff.max_attempts = static_cast<std::uint32_t>(
+      st.settings.llm.backoff_max_attempts);
+    st.llm_backoff.emplace(backoff, std::random_device{}());
+    start_child(self, llm_name);
+  }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.stopping)
@@ -80,6 +113,27 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
         continue;
       child.running = false;
       child.last_error = describe(msg.reason);
+      if (name == llm_name) {
+        // Answers go to the fallback at once; the LLM comes back later.
+        st.llm_ready = false;
+        st.llm = nullptr;
+        publish(self);
+        auto delay = st.llm_backoff->next_delay();
+        if (!delay) {
+          log()->error("LLM connection lost ({}); giving up after {} "
+                       "attempts, the fallback answers from now on",
+                       child.last_error, st.llm_backoff->attempts());
+          return;
+        }
+        log()->warn("LLM connection lost ({}); the fallback answers; "
+                    "reconnecting in {} ms",
+                    child.last_error,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                      *delay)
+                      .count());
+        self->delayed_send(self, *delay, restart_atom_v, name);
+        return;
+      }
       // A child that ran for a while starts its backoff afresh.
       auto uptime = std::chrono::steady_clock::now() - child.started_at;
       if (uptime > st.settings.restart_cap)
@@ -103,6 +157,15 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
     self->quit(msg.reason);
   });
   return {
+    [self](llm_open_atom) {
+      auto& st = self->state;
+      if (!st.llm || st.llm_ready)
+        return;
+      st.llm_ready = true;
+      st.llm_backoff->reset();
+      publish(self);
+      log()->info("LLM connected; it answers from now on");
+    },
     [self](restart_atom, const std::string& name) {
       auto& st = self->state;
       if (st.stopping || st.children[name].running)
@@ -115,6 +178,21 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
     [self](health_atom) -> caf::result<health_report> {
       auto& st = self->state;
       auto report = std::make_shared<health_report>();
+      report->llm.provider = to_string(st.settings.llm.provider);
+      report->llm.model = has_llm(st.settings) ? st.settings.llm.model
+                                               : "fallback";
+      if (has_llm(st.settings)) {
+        const auto& child = st.children[llm_name];
+        report->llm.url = st.settings.llm.endpoint.redacted();
+        report->llm.connected = st.llm_ready;
+        report->llm.state = st.llm_ready      ? "healthy"
+                            : child.running   ? "connecting"
+                                              : "down";
+        report->llm.restarts = child.restarts;
+        report->llm.last_error = child.last_error;
+      } else {
+        report->llm.state = "fallback";
+      }
       report->database_backend = to_string(st.settings.persistence.url.backend);
       for (auto& [name, child] : st.children)
         report->services.push_back(service_status{

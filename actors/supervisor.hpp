@@ -3,14 +3,19 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+
+#include <boost/asio/any_io_executor.hpp>
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/backoff_policy.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/session_actor.hpp"
+#include "config/llm_config.hpp"
 
 namespace parley {
 
@@ -25,6 +30,10 @@ struct supervisor_settings {
   caf::timespan restart_base = std::chrono::milliseconds{100};
   caf::timespan restart_cap = std::chrono::seconds{10};
   caf::timespan health_timeout = std::chrono::seconds{2};
+  /// The LLM to answer with (provider none: the fallback answers).
+  llm_config llm;
+  /// Where LLM network clients run: the server's io threads.
+  std::optional<boost::asio::any_io_executor> io;
 };
 
 /// What the supervisor knows about one child.
@@ -43,15 +52,22 @@ struct supervisor_state {
   supervisor_settings settings;
   std::shared_ptr<service_directory> directory;
   services current;
+  responder_actor fallback;
+  llm_actor llm;
+  bool llm_ready = false; // connected: answers go to the LLM
+  std::optional<backoff_policy> llm_backoff;
   std::map<std::string, supervised_child> children;
   bool stopping = false;
 };
 
-/// Owns the long-lived actors (persistence, responder, session registry):
-/// spawns them, publishes their handles in the directory, monitors them and
-/// restarts one that dies, after a delay doubling from restart_base to
-/// restart_cap while it keeps dying. An exit message takes the children
-/// down with it.
+/// Owns the long-lived actors (persistence, fallback responder, session
+/// registry and, when configured, the LLM connection): spawns them,
+/// publishes their handles in the directory, monitors them and restarts one
+/// that dies, after a delay doubling from restart_base to restart_cap while
+/// it keeps dying. The LLM is the responder only while its connection is
+/// open: when it dies the fallback takes its place at once, and it is
+/// reconnected with jittered backoff (LLM_BACKOFF_*). An exit message takes
+/// the children down with it.
 supervisor_actor::behavior_type
 supervisor_fun(supervisor_actor::stateful_pointer<supervisor_state> self,
                std::shared_ptr<service_directory> directory,

@@ -58,6 +58,7 @@ supervisor_settings make_supervisor_settings(const server_config& config) {
                                        config.db_pool_size);
   result.session.history_limit = config.history_limit;
   result.session.linger = config.session_linger;
+  result.llm = config.llm;
   return result;
 }
 
@@ -74,9 +75,10 @@ int run_server(const server_config& config) {
     log()->warn("knowledge folder {} does not exist; the knowledge base is "
                 "empty",
                 config.knowledge_dir);
-  // LLM connections come with the next step; until then the fallback
-  // answers, and the operator should see what was configured.
   log()->info("LLM: {}", config.llm.describe());
+  if (config.llm.provider == llm_provider::openai)
+    log()->warn("OpenAI-compatible LLMs are not supported yet; the fallback "
+                "answers");
   for (const auto& name : config.llm.ignored)
     log()->warn("{} is set but not used by the chosen LLM provider", name);
   if (!prepare_database(config))
@@ -95,10 +97,12 @@ int run_server(const server_config& config) {
     });
   caf::actor_system system{caf_config};
 
-  auto directory = std::make_shared<service_directory>();
-  auto supervisor = system.spawn(supervisor_fun, directory,
-                                 make_supervisor_settings(config));
   net::io_context ioc{static_cast<int>(config.io_threads)};
+  auto directory = std::make_shared<service_directory>();
+  auto sup_settings = make_supervisor_settings(config);
+  sup_settings.io = ioc.get_executor(); // LLM clients run on the io threads
+  auto supervisor = system.spawn(supervisor_fun, directory,
+                                 std::move(sup_settings));
   transport::server_context ctx{system, directory, supervisor,
                                 make_limits(config)};
   std::vector<std::thread> io_threads;

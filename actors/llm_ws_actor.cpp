@@ -1,0 +1,206 @@
+#include "actors/llm_ws_actor.hpp"
+
+#include <variant>
+
+#include <caf/send.hpp>
+
+#include "actors/errors.hpp"
+#include "config/logging.hpp"
+#include "transport/custom_llm_protocol.hpp"
+#include "transport/llm_ws_client.hpp"
+
+namespace parley {
+
+llm_ws_state::~llm_ws_state() {
+  if (client)
+    client->close();
+}
+
+namespace {
+
+using self_pointer = llm_actor::stateful_pointer<llm_ws_state>;
+
+std::shared_ptr<spdlog::logger> log() {
+  return logger("llm");
+}
+
+llm::custom::generation_settings settings_of(const llm_config& config) {
+  llm::custom::generation_settings result;
+  result.max_tokens = static_cast<std::int64_t>(config.max_tokens);
+  result.temperature = config.temperature;
+  result.stream = config.stream;
+  return result;
+}
+
+/// Everything in flight fails: the sessions keep what was streamed or ask
+/// again (by then the fallback is in the LLM's place).
+void fail_all(self_pointer self, const std::string& why) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.pending)
+    p.promise.deliver(make_error(errc::responder_failed, why));
+  st.pending.clear();
+}
+
+void on_frame(self_pointer self, const std::string& text) {
+  auto& st = self->state;
+  auto frame = llm::custom::parse_frame(text);
+  if (auto* d = std::get_if<llm::custom::delta>(&frame)) {
+    auto i = st.pending.find(d->id);
+    if (i == st.pending.end())
+      return; // cancelled or timed out
+    i->second.text += d->text;
+    self->send(i->second.requester, delta_atom_v, i->second.request_id,
+               std::move(d->text));
+  } else if (auto* r = std::get_if<llm::custom::final_reply>(&frame)) {
+    if (r->id == st.health_id) {
+      st.last_latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - st.health_sent)
+                             .count();
+      st.health_id.clear();
+      return;
+    }
+    auto i = st.pending.find(r->id);
+    if (i == st.pending.end())
+      return;
+    reply_result result;
+    result.text = std::move(r->response);
+    result.source = "llm";
+    result.tokens_used = static_cast<std::int32_t>(r->tokens_used);
+    result.model = r->model.empty() ? st.config.model : r->model;
+    result.finish_reason = r->finish_reason;
+    i->second.promise.deliver(std::move(result));
+    st.pending.erase(i);
+  } else if (auto* e = std::get_if<llm::custom::error_reply>(&frame)) {
+    st.last_error = e->message;
+    log()->warn("the LLM refused request {}: {}", e->id, e->message);
+    auto i = st.pending.find(e->id);
+    if (i == st.pending.end())
+      return;
+    i->second.promise.deliver(make_error(errc::responder_failed, e->message));
+    st.pending.erase(i);
+  } else {
+    log()->warn("unreadable frame from the LLM: {}",
+                std::get<llm::malformed>(frame).reason);
+  }
+}
+
+} // namespace
+
+llm_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
+                                    boost::asio::any_io_executor executor,
+                                    supervisor_actor parent) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.parent = std::move(parent);
+  // The client calls back on an io thread; it holds only the address, so
+  // the connection never keeps a finished actor alive.
+  auto addr = self->address();
+  auto tell = [addr](auto... xs) {
+    if (auto hdl = caf::actor_cast<llm_actor>(addr))
+      caf::anon_send(hdl, xs...);
+  };
+  llm::ws_client_callbacks callbacks;
+  callbacks.on_open = [tell] { tell(llm_open_atom_v); };
+  callbacks.on_frame = [tell](std::string text) {
+    tell(llm_frame_atom_v, std::move(text));
+  };
+  callbacks.on_close = [tell](boost::system::error_code ec,
+                              std::string reason) {
+    tell(llm_closed_atom_v,
+         reason.empty() ? ec.message() : std::move(reason));
+  };
+  llm::ws_client_options options;
+  options.handshake_timeout = st.config.timeout;
+  st.client = llm::llm_ws_client::make(executor, st.config.endpoint,
+                                       st.config.api_key, options,
+                                       std::move(callbacks));
+  st.client->start();
+  log()->info("connecting to {}", st.config.endpoint.redacted());
+  return {
+    [self](generate_atom, reply_request& request)
+      -> caf::result<reply_result> {
+      auto& st = self->state;
+      // Before make_response_promise, which takes the sender out of the
+      // current message.
+      auto requester = caf::actor_cast<session_actor>(self->current_sender());
+      auto promise = self->make_response_promise<reply_result>();
+      auto id = "r" + std::to_string(++st.next_id);
+      llm::custom::request wire;
+      wire.id = id;
+      wire.message = request.text;
+      wire.model = st.config.model;
+      wire.advanced_ai = st.config.advanced_ai;
+      wire.session_context = {{"session_id", request.session_id},
+                              {"intent", request.intent},
+                              {"pending_slot", request.pending_slot}};
+      wire.settings = settings_of(st.config);
+      st.client->send(llm::custom::build_request(wire));
+      st.pending.emplace(id, llm_pending{promise, std::move(requester),
+                                         request.request_id, {}});
+      self->delayed_send(self, st.config.timeout, expire_atom_v, id);
+      return promise;
+    },
+    [self](cancel_atom, std::uint64_t request_id) {
+      auto& st = self->state;
+      for (auto& [id, p] : st.pending)
+        if (p.request_id == request_id)
+          st.client->send(llm::custom::build_cancel(id));
+    },
+    [self](llm_open_atom) {
+      auto& st = self->state;
+      st.open = true;
+      log()->info("connected to {}", st.config.endpoint.redacted());
+      self->send(st.parent, llm_open_atom_v);
+      self->send(self, probe_atom_v);
+    },
+    [self](llm_frame_atom, std::string& text) { on_frame(self, text); },
+    [self](llm_closed_atom, std::string& reason) {
+      auto& st = self->state;
+      st.last_error = reason;
+      st.client = nullptr; // it is done and calls nothing any more
+      log()->warn("LLM connection ended: {}", reason);
+      fail_all(self, "the LLM connection ended: " + reason);
+      self->quit(make_error(errc::responder_failed, reason));
+    },
+    [self](expire_atom, std::string& id) {
+      auto& st = self->state;
+      auto i = st.pending.find(id);
+      if (i == st.pending.end())
+        return;
+      log()->warn("the LLM did not answer request {} in time", id);
+      st.client->send(llm::custom::build_cancel(id));
+      i->second.promise.deliver(
+        make_error(errc::responder_failed, "the LLM did not answer in time"));
+      st.pending.erase(i);
+    },
+    [self](probe_atom) {
+      // A health check on the same connection, then again in a while.
+      auto& st = self->state;
+      if (!st.open)
+        return;
+      if (!st.health_id.empty()) {
+        log()->warn("the LLM did not answer the last health check");
+        st.last_latency_ms = -1;
+      }
+      st.health_id = "health-" + std::to_string(++st.next_id);
+      st.health_sent = std::chrono::steady_clock::now();
+      st.client->send(llm::custom::build_health_request(
+        st.health_id, st.config.model, settings_of(st.config)));
+      self->delayed_send(self, st.config.health_interval, probe_atom_v);
+    },
+    [self](status_atom) -> llm_status {
+      auto& st = self->state;
+      llm_status result;
+      result.provider = "websocket";
+      result.state = st.open ? "healthy" : "connecting";
+      result.connected = st.open;
+      result.url = st.config.endpoint.redacted();
+      result.model = st.config.model;
+      result.last_error = st.last_error;
+      result.last_latency_ms = st.last_latency_ms;
+      return result;
+    },
+  };
+}
+
+} // namespace parley

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "config/llm_config.hpp"
+
+namespace parley {
+
+namespace llm {
+class llm_ws_client;
+} // namespace llm
+
+/// A request sent to the LLM and not answered yet.
+struct llm_pending {
+  caf::typed_response_promise<reply_result> promise;
+  session_actor requester; // gets the streamed pieces
+  std::uint64_t request_id = 0;
+  std::string text; // streamed so far
+};
+
+struct llm_ws_state {
+  static inline const char* name = "llm_websocket";
+
+  llm_config config;
+  supervisor_actor parent;
+  std::shared_ptr<llm::llm_ws_client> client;
+  bool open = false;
+  std::uint64_t next_id = 0;
+  std::unordered_map<std::string, llm_pending> pending; // by wire id
+  std::string health_id;
+  std::chrono::steady_clock::time_point health_sent;
+  std::int64_t last_latency_ms = -1;
+  std::string last_error;
+
+  ~llm_ws_state();
+};
+
+/// The custom WebSocket LLM as a responder: one persistent connection
+/// (llm::llm_ws_client on the server's io threads) shared by all sessions,
+/// requests told apart by id, streamed pieces forwarded to the session that
+/// asked. When the connection ends, every pending request fails and the
+/// actor ends with an error, so that the supervisor switches to the fallback
+/// and reconnects with backoff; a new actor makes a new connection.
+llm_actor::behavior_type
+llm_ws_fun(llm_actor::stateful_pointer<llm_ws_state> self, llm_config config,
+           boost::asio::any_io_executor executor, supervisor_actor parent);
+
+} // namespace parley
