@@ -213,17 +213,38 @@ void create_session(server_context& ctx, rest::session_create request,
   });
 }
 
-rest_response llm_health() {
-  return {200, rest::dump(json{
-                 {"success", true},
-                 {"llm_service",
-                  {{"provider", "fallback"},
-                   {"status", "fallback"},
-                   {"connected", false},
-                   {"url", nullptr},
-                   {"model", "fallback"}}},
-                 {"timestamp", storage::utc_timestamp()},
-               })};
+/// GET /api/llm/health, from the supervisor's view of the LLM connection:
+/// "healthy" (connected), "degraded" (connecting; the fallback answers),
+/// "down" (gone; the fallback answers), or "fallback" (no LLM configured).
+void llm_health(server_context& ctx, rest_reply reply) {
+  auto supervisor = ctx.supervisor;
+  auto timeout = ctx.limits.actor_timeout;
+  ctx.system.spawn([=](caf::event_based_actor* self) {
+    self->request(supervisor, timeout, health_atom_v)
+      .then(
+        [=](health_report& report) {
+          const auto& llm = report.llm;
+          auto none = llm.provider == "none";
+          auto status = llm.state == "connecting" ? "degraded" : llm.state;
+          json service{
+            {"provider", none ? "fallback" : llm.provider},
+            {"status", none ? "fallback" : status},
+            {"connected", llm.connected},
+            {"url", llm.url.empty() ? json(nullptr) : json(llm.url)},
+            {"model", llm.model},
+          };
+          if (!none) {
+            service["restarts"] = llm.restarts;
+            service["last_error"] = llm.last_error;
+          }
+          reply({200, rest::dump(json{
+                        {"success", none || llm.connected},
+                        {"llm_service", std::move(service)},
+                        {"timestamp", storage::utc_timestamp()},
+                      })});
+        },
+        [=](caf::error& err) { reply(from_error(err)); });
+  });
 }
 
 /// Reads the JSON body or answers with the reason it cannot be read.
@@ -257,7 +278,7 @@ void serve_rest(server_context& ctx, const rest_match& match,
     return reply(failure(400, "setting keys have at most 128 bytes"));
   switch (match.endpoint) {
     case e::llm_health:
-      return reply(llm_health());
+      return llm_health(ctx, std::move(reply));
     case e::chat_send: {
       auto json_body = body_or_reply(content_type, body, reply);
       if (!json_body)

@@ -1,0 +1,166 @@
+// Parley answering through the custom WebSocket LLM (the mock LLM server in
+// its place), switching to the fallback when the LLM goes away and back when
+// it returns, without restarting.
+
+#include <filesystem>
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "tests/e2e/e2e_fixture.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace parley::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class llm_e2e : public e2e_fixture {
+protected:
+  void TearDown() override {
+    if (HasFailure() && mock_)
+      ADD_FAILURE() << "mock log:\n" << mock_->log();
+    e2e_fixture::TearDown();
+  }
+
+  /// Starts the mock LLM (on `port`, 0 = any) and returns its port.
+  std::uint16_t start_mock(std::vector<std::string> args,
+                           std::uint16_t port = 0) {
+    auto exe = std::filesystem::path{server_process::default_executable()}
+                 .parent_path()
+               / "parley-mock-llm";
+    args.insert(args.end(), {"--protocol", "websocket", "--host", "127.0.0.1",
+                             "--port", std::to_string(port)});
+    mock_ = std::make_unique<server_process>(exe.string(), args);
+    static const std::regex pattern{R"(mock llm listening on [^\s]+:([0-9]+))"};
+    auto line = mock_->wait_for_line(pattern, 10000ms);
+    if (!line)
+      throw std::runtime_error("the mock LLM did not start:\n" + mock_->log());
+    std::smatch match;
+    std::regex_search(*line, match, pattern);
+    return static_cast<std::uint16_t>(std::stoul(match[1].str()));
+  }
+
+  json mock_stats(std::uint16_t port) {
+    auto res = http_get("127.0.0.1", port, "/stats");
+    return json::parse(res.body);
+  }
+
+  /// Waits for the server to log that the LLM answers (after `from_line`).
+  void await_llm(std::size_t from_line = 0) {
+    ASSERT_TRUE(server().wait_for_line("LLM connected", 20000ms, from_line))
+      << server().log();
+  }
+
+  /// Sends a message and reads through its answer, deltas included.
+  exchange ask(ws_client& client, const std::string& text,
+               const std::string& id) {
+    client.send_text(json{{"type", "message"}, {"text", text}, {"id", id}}
+                       .dump());
+    exchange result;
+    result.frames = client.read_until_type("message", frame_timeout);
+    for (const auto& frame : result.frames)
+      if (type_of(frame) == "ack")
+        result.ack = frame;
+    result.reply = result.frames.back();
+    if (result.ack.is_null()
+        || result.reply["reply_to"] != result.ack["message_id"])
+      throw std::runtime_error("no ack or a reply to something else:\n"
+                               + dump(result.frames));
+    return result;
+  }
+
+  std::unique_ptr<server_process> mock_;
+};
+
+TEST_F(llm_e2e, answers_stream_from_the_llm_over_one_connection) {
+  auto port = start_mock({"--chunks", "3"});
+  start_server({"--llm-url",
+                "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
+  await_llm();
+  ws_client client;
+  open_session(client);
+  for (auto text : {"hello there", "and again"}) {
+    auto got = ask(client, text, text);
+    std::string streamed;
+    for (const auto& frame : got.frames)
+      if (type_of(frame) == "delta") {
+        EXPECT_EQ(frame["offset"].get<std::size_t>(), streamed.size());
+        streamed += frame["text"].get<std::string>();
+      }
+    EXPECT_EQ(got.reply["source"], "llm") << dump(got.frames);
+    EXPECT_EQ(got.reply["text"], std::string{"Echo: "} + text);
+    EXPECT_EQ(streamed, got.reply["text"]) << dump(got.frames);
+  }
+  auto stats = mock_stats(port);
+  EXPECT_EQ(stats["connections"], 1) << stats.dump();
+  EXPECT_EQ(stats["requests"], 2) << stats.dump();
+  EXPECT_GE(stats["health_checks"].get<int>(), 1) << stats.dump();
+  EXPECT_EQ(stats["authorized"]["present"], false)
+    << "no key is configured, so no Authorization header";
+  auto health = http_get(host(), this->port(), "/api/llm/health");
+  auto body = json::parse(health.body);
+  EXPECT_EQ(body["success"], true) << health.body;
+  EXPECT_EQ(body["llm_service"]["provider"], "websocket") << health.body;
+  EXPECT_EQ(body["llm_service"]["status"], "healthy") << health.body;
+  EXPECT_EQ(body["llm_service"]["connected"], true) << health.body;
+  EXPECT_EQ(body["llm_service"]["model"], "custom-model") << health.body;
+}
+
+TEST_F(llm_e2e, the_fallback_answers_while_the_llm_is_gone) {
+  auto port = start_mock({});
+  start_server({"--llm-url",
+                "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
+  await_llm();
+  ws_client client;
+  open_session(client);
+  EXPECT_EQ(ask(client, "hi", "a").reply["source"], "llm");
+  auto mark = server().line_count();
+  mock_->kill();
+  mock_->wait_exit(5000ms);
+  ASSERT_TRUE(server().wait_for_line("the fallback answers", 10000ms, mark))
+    << server().log();
+  auto during = ask(client, "thanks", "b");
+  EXPECT_EQ(during.reply["source"], "fallback") << dump(during.frames);
+  auto health = json::parse(
+    http_get(host(), this->port(), "/api/llm/health").body);
+  EXPECT_EQ(health["success"], false) << health.dump();
+  EXPECT_NE(health["llm_service"]["status"], "healthy") << health.dump();
+  EXPECT_EQ(health["llm_service"]["connected"], false) << health.dump();
+  // The LLM comes back on the same port: Parley reconnects on its own.
+  mark = server().line_count();
+  start_mock({}, port);
+  await_llm(mark);
+  auto after = ask(client, "welcome back", "c");
+  EXPECT_EQ(after.reply["source"], "llm") << dump(after.frames);
+  EXPECT_EQ(after.reply["text"], "Echo: welcome back");
+}
+
+TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {
+  auto port = start_mock({"--chunks", "20", "--chunk-delay-ms", "100"});
+  start_server({"--llm-url",
+                "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
+  await_llm();
+  ws_client client;
+  open_session(client);
+  client.send_text(R"({"type":"message","text":"a long story","id":"s"})");
+  auto ack = client.read_until_type("ack", frame_timeout).back();
+  auto first = client.read_until_type("delta", frame_timeout).back();
+  client.send_text(json{{"type", "cancel"}, {"reply_to", ack["message_id"]}}
+                     .dump());
+  auto frames = client.read_until_type("message", frame_timeout);
+  std::string streamed = first["text"];
+  for (const auto& f : frames)
+    if (type_of(f) == "delta")
+      streamed += f["text"].get<std::string>();
+  const auto& reply = frames.back();
+  EXPECT_EQ(reply["finish_reason"], "cancelled") << dump(frames);
+  EXPECT_EQ(reply["text"], streamed);
+  EXPECT_LT(reply["text"].get<std::string>().size(),
+            std::string{"Echo: a long story"}.size());
+}
+
+} // namespace
+} // namespace parley::test
