@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/errors.hpp"
 #include "actors/fallback_actor.hpp"
 #include "actors/llm_ws_actor.hpp"
@@ -72,6 +74,21 @@ void start_child(self_pointer self, const std::string& name) {
   publish(self);
 }
 
+/// A server-wide chat_events row (no session) about the LLM.
+void record_llm_event(self_pointer self, const char* type,
+                      const std::string& detail) {
+  auto& st = self->state;
+  if (!st.current.persistence)
+    return;
+  nlohmann::json payload{{"url", st.settings.llm.endpoint.redacted()},
+                         {"detail", detail}};
+  self->send(st.current.persistence, event_atom_v,
+             storage::new_event{0, type,
+                                payload.dump(-1, ' ', false,
+                                             nlohmann::json::error_handler_t::
+                                               replace)});
+}
+
 bool has_llm(const supervisor_settings& settings) {
   return settings.llm.provider == llm_provider::websocket
          && settings.io.has_value();
@@ -115,9 +132,12 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
       child.last_error = describe(msg.reason);
       if (name == llm_name) {
         // Answers go to the fallback at once; the LLM comes back later.
+        auto was_ready = st.llm_ready;
         st.llm_ready = false;
         st.llm = nullptr;
         publish(self);
+        if (was_ready)
+          record_llm_event(self, "llm_fallback_on", child.last_error);
         auto delay = st.llm_backoff->next_delay();
         if (!delay) {
           log()->error("LLM connection lost ({}); giving up after {} "
@@ -165,6 +185,7 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
       st.llm_backoff->reset();
       publish(self);
       log()->info("LLM connected; it answers from now on");
+      record_llm_event(self, "llm_fallback_off", "connected");
     },
     [self](restart_atom, const std::string& name) {
       auto& st = self->state;

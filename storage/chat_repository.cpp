@@ -77,6 +77,7 @@ struct chat_repository::statements : statement_cache {
   session_row session_out;
   std::string event_type;
   std::string event_payload;
+  soci::indicator event_session_ind = soci::i_ok;
   std::string event_created_at;
 
   std::unique_ptr<soci::statement> insert_session_st;
@@ -145,7 +146,8 @@ struct chat_repository::statements : statement_cache {
                         "payload, created_at) VALUES (:session_id, "
                         ":event_type, :payload, :created_at)",
                         [this](soci::statement& stmt) {
-                          stmt.exchange(soci::use(session_id));
+                          stmt.exchange(soci::use(session_id,
+                                                  event_session_ind));
                           stmt.exchange(soci::use(event_type));
                           stmt.exchange(soci::use(event_payload));
                           stmt.exchange(soci::use(event_created_at));
@@ -538,6 +540,8 @@ void chat_repository::add_event(const new_event& event) {
     check_length("add_event", "event_type", event.event_type, 64);
     auto& s = *st_;
     s.session_id = event.session_id;
+    // Session 0: an event about the whole server.
+    s.event_session_ind = event.session_id == 0 ? soci::i_null : soci::i_ok;
     s.event_type = event.event_type;
     s.event_payload = event.payload.empty() ? "{}" : event.payload;
     s.event_created_at = utc_timestamp();

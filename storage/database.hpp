@@ -67,6 +67,9 @@ private:
 /// Returns the schema version now in place. Throws storage_error.
 int migrate(database& db);
 
+/// Like migrate(), but stops after version `target` (for testing upgrades).
+int migrate_to(database& db, int target);
+
 /// The newest schema version this build knows.
 int latest_schema_version() noexcept;
 

@@ -217,6 +217,38 @@ void v1_seed(database& db) {
   }
 }
 
+// -- version 2: events about the whole server ---------------------------------
+
+// Some events belong to no session (the LLM going away and coming back), so
+// chat_events.session_id may be NULL from now on. SQLite cannot drop a NOT
+// NULL in place: it gets the usual rebuild, inside the migration's
+// transaction.
+std::vector<std::string> v2_schema(const dialect& d) {
+  switch (d.backend) {
+    case db_backend::postgresql:
+      return {"ALTER TABLE chat_events ALTER COLUMN session_id DROP NOT NULL"};
+    case db_backend::mysql:
+      return {"ALTER TABLE chat_events MODIFY session_id BIGINT NULL"};
+    case db_backend::sqlite:
+      break;
+  }
+  std::vector<std::string> result;
+  append(result, create_table(d, "chat_events_v2", std::string{R"(  session_id BIGINT,
+  event_type VARCHAR(64) NOT NULL,
+  payload )"} + d.long_text() + R"(,
+  created_at VARCHAR(32) NOT NULL,
+  CONSTRAINT fk_chat_events_session FOREIGN KEY (session_id)
+    REFERENCES chat_sessions (id) ON DELETE CASCADE)"));
+  result.emplace_back("INSERT INTO chat_events_v2 (id, session_id, event_type, "
+                      "payload, created_at) SELECT id, session_id, event_type, "
+                      "payload, created_at FROM chat_events");
+  result.emplace_back("DROP TABLE chat_events");
+  result.emplace_back("ALTER TABLE chat_events_v2 RENAME TO chat_events");
+  result.push_back(d.index("idx_chat_events_session", "chat_events",
+                           "session_id, id"));
+  return result;
+}
+
 // -- the list -----------------------------------------------------------------
 
 struct migration {
@@ -230,6 +262,8 @@ const migration migrations[] = {
   {1, "chat store: users, chat_sessions, messages, chat_events, "
       "system_settings",
    v1_schema, v1_seed},
+  {2, "chat_events.session_id may be NULL (server-wide events)", v2_schema,
+   nullptr},
 };
 
 void exec_all(soci::session& sql, const std::vector<std::string>& statements) {
@@ -291,6 +325,10 @@ int latest_schema_version() noexcept {
 }
 
 int migrate(database& db) {
+  return migrate_to(db, latest_schema_version());
+}
+
+int migrate_to(database& db, int target) {
   if (db.in_transaction())
     throw storage_error(storage_errc::internal,
                         "migrate: must not run inside an open transaction");
@@ -301,14 +339,14 @@ int migrate(database& db) {
     ensure_version_table(db, d);
     auto applied = applied_versions(db);
     for (auto& m : migrations) {
-      if (applied.count(m.version) == 0) {
+      if (m.version <= target && applied.count(m.version) == 0) {
         step = "migration " + std::to_string(m.version);
         apply(db, d, m);
         applied.insert(m.version);
       }
     }
     // A newer build may have migrated further; that is its schema now.
-    current = *applied.rbegin();
+    current = applied.empty() ? 0 : *applied.rbegin();
   } catch (...) {
     db.rollback();
     detail::rethrow_as_storage_error("migrate (" + step + ")");
@@ -319,7 +357,7 @@ int migrate(database& db) {
 void drop_schema(database& db) {
   // Children before parents, so no foreign key objects on any backend.
   static constexpr const char* tables[] = {
-    "chat_events", "messages",        "chat_sessions",
+    "chat_events_v2", "chat_events", "messages", "chat_sessions",
     "users",       "system_settings", "schema_version",
   };
   try {

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <soci/soci.h>
+
+#include "storage/database.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/ws_client.hpp"
@@ -136,6 +139,21 @@ TEST_F(llm_e2e, the_fallback_answers_while_the_llm_is_gone) {
   auto after = ask(client, "welcome back", "c");
   EXPECT_EQ(after.reply["source"], "llm") << dump(after.frames);
   EXPECT_EQ(after.reply["text"], "Echo: welcome back");
+  // Each switch is on record: up at start, down, up again.
+  client.close();
+  stop_server();
+  parley::database_url url;
+  url.path = db_path();
+  storage::database db{url};
+  auto server_wide = [&db](const std::string& type) {
+    long long count = -1;
+    db.sql() << "SELECT COUNT(*) FROM chat_events WHERE session_id IS NULL "
+                "AND event_type = :t",
+      soci::use(type), soci::into(count);
+    return count;
+  };
+  EXPECT_EQ(server_wide("llm_fallback_off"), 2);
+  EXPECT_EQ(server_wide("llm_fallback_on"), 1);
 }
 
 TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {

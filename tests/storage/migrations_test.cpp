@@ -5,6 +5,7 @@
 
 #include <soci/soci.h>
 
+#include "storage/chat_repository.hpp"
 #include "storage/database.hpp"
 #include "storage/storage_error.hpp"
 #include "tests/storage/storage_test_support.hpp"
@@ -32,24 +33,46 @@ class migrations : public database_fixture {};
 } // namespace
 
 TEST_P(migrations, migrate_records_each_version) {
-  EXPECT_EQ(latest_schema_version(), 1);
+  EXPECT_EQ(latest_schema_version(), 2);
   EXPECT_EQ(migrate(db()), latest_schema_version());
   int version = 0;
   std::string description;
   std::string applied_at;
-  db().sql() << "SELECT version, description, applied_at FROM schema_version",
+  db().sql() << "SELECT version, description, applied_at FROM schema_version "
+                "WHERE version = 1",
     soci::into(version), soci::into(description), soci::into(applied_at);
   EXPECT_EQ(version, 1);
   EXPECT_NE(description.find("messages"), std::string::npos) << description;
   EXPECT_TRUE(is_timestamp(applied_at)) << applied_at;
-  EXPECT_EQ(count_rows(db(), "schema_version"), 1);
+  EXPECT_EQ(count_rows(db(), "schema_version"), latest_schema_version());
+}
+
+TEST_P(migrations, version_2_keeps_events_and_allows_server_wide_ones) {
+  EXPECT_EQ(migrate_to(db(), 1), 1);
+  auto now = utc_timestamp();
+  db().sql() << "INSERT INTO chat_sessions (status, channel, created_at, "
+                "updated_at) VALUES ('active', 'websocket', :c, :u)",
+    soci::use(now), soci::use(now);
+  db().sql() << "INSERT INTO chat_events (session_id, event_type, payload, "
+                "created_at) SELECT id, 'session_started', '{}', created_at "
+                "FROM chat_sessions";
+  EXPECT_EQ(migrate(db()), 2);
+  EXPECT_EQ(count_rows(db(), "chat_events"), 1) << "the old event survived";
+  chat_repository repo{db()};
+  repo.add_event(new_event{0, "llm_down", R"({"error":"gone"})"});
+  long long without_session = -1;
+  db().sql() << "SELECT COUNT(*) FROM chat_events WHERE session_id IS NULL",
+    soci::into(without_session);
+  EXPECT_EQ(without_session, 1);
+  // The foreign key still holds for events that name a session.
+  EXPECT_ANY_THROW(repo.add_event(new_event{4242, "session_closed", "{}"}));
 }
 
 TEST_P(migrations, migrate_twice_is_a_noop) {
   migrate(db());
   auto settings = count_rows(db(), "system_settings");
   EXPECT_EQ(migrate(db()), latest_schema_version());
-  EXPECT_EQ(count_rows(db(), "schema_version"), 1);
+  EXPECT_EQ(count_rows(db(), "schema_version"), latest_schema_version());
   EXPECT_EQ(count_rows(db(), "system_settings"), settings);
 }
 
@@ -121,7 +144,7 @@ TEST_P(migrations, drop_schema_removes_everything) {
     EXPECT_ANY_THROW(count_rows(db(), table)) << table;
   drop_schema(db()); // idempotent
   EXPECT_EQ(migrate(db()), latest_schema_version());
-  EXPECT_EQ(count_rows(db(), "schema_version"), 1);
+  EXPECT_EQ(count_rows(db(), "schema_version"), latest_schema_version());
 }
 
 TEST_P(migrations, refuses_to_run_inside_a_transaction) {

@@ -100,7 +100,7 @@ TEST_P(reset_db_on, with_yes_drops_everything_and_migrates_again) {
             std::string::npos)
     << result.output;
   database db{scratch_->url()};
-  EXPECT_EQ(count_rows(db, "schema_version"), 1);
+  EXPECT_EQ(count_rows(db, "schema_version"), latest_schema_version());
   EXPECT_EQ(count_rows(db, "chat_sessions"), 0);
   EXPECT_EQ(count_rows(db, "messages"), 0);
   EXPECT_EQ(count_rows(db, "chat_events"), 0);
