@@ -78,15 +78,27 @@ using responder_actor = caf::typed_actor<
   caf::replies_to<generate_atom, reply_request>::with<reply_result>,
   caf::reacts_to<cancel_atom, std::uint64_t>>;
 
-/// A connection to an LLM: a responder that also hears from its network
-/// client and reports its state.
+/// A connection to an LLM, as the supervisor sees it: a responder that
+/// reports its state.
 using llm_actor = responder_actor::extend<
+  caf::replies_to<status_atom>::with<llm_status>>;
+
+/// The custom WebSocket LLM: also hears from its network client.
+using llm_ws_actor = llm_actor::extend<
   caf::reacts_to<llm_open_atom>,
   caf::reacts_to<llm_frame_atom, std::string>,
   caf::reacts_to<llm_closed_atom, std::string>,
   caf::reacts_to<expire_atom, std::string>,
-  caf::reacts_to<probe_atom>,
-  caf::replies_to<status_atom>::with<llm_status>>;
+  caf::reacts_to<probe_atom>>;
+
+/// An OpenAI-compatible server: hears from its HTTP client, per request id.
+using llm_openai_actor = llm_actor::extend<
+  caf::reacts_to<http_head_atom, std::string, std::int32_t, std::string>,
+  caf::reacts_to<sse_atom, std::string, std::string>,
+  caf::reacts_to<body_atom, std::string, std::string>,
+  caf::reacts_to<done_atom, std::string, std::string, bool>,
+  caf::reacts_to<retry_atom, std::string>,
+  caf::reacts_to<probe_atom>>;
 
 /// Maps session ids to live session actors; spawns them for new sockets.
 using session_registry_actor = caf::typed_actor<

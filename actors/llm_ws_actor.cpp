@@ -18,7 +18,7 @@ llm_ws_state::~llm_ws_state() {
 
 namespace {
 
-using self_pointer = llm_actor::stateful_pointer<llm_ws_state>;
+using self_pointer = llm_ws_actor::stateful_pointer<llm_ws_state>;
 
 std::shared_ptr<spdlog::logger> log() {
   return logger("llm");
@@ -86,7 +86,7 @@ void on_frame(self_pointer self, const std::string& text) {
 
 } // namespace
 
-llm_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
+llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
                                     boost::asio::any_io_executor executor,
                                     supervisor_actor parent) {
   auto& st = self->state;
@@ -96,7 +96,7 @@ llm_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
   // the connection never keeps a finished actor alive.
   auto addr = self->address();
   auto tell = [addr](auto... xs) {
-    if (auto hdl = caf::actor_cast<llm_actor>(addr))
+    if (auto hdl = caf::actor_cast<llm_ws_actor>(addr))
       caf::anon_send(hdl, xs...);
   };
   llm::ws_client_callbacks callbacks;

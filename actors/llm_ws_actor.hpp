@@ -49,8 +49,8 @@ struct llm_ws_state {
 /// asked. When the connection ends, every pending request fails and the
 /// actor ends with an error, so that the supervisor switches to the fallback
 /// and reconnects with backoff; a new actor makes a new connection.
-llm_actor::behavior_type
-llm_ws_fun(llm_actor::stateful_pointer<llm_ws_state> self, llm_config config,
+llm_ws_actor::behavior_type
+llm_ws_fun(llm_ws_actor::stateful_pointer<llm_ws_state> self, llm_config config,
            boost::asio::any_io_executor executor, supervisor_actor parent);
 
 } // namespace parley

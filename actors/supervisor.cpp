@@ -7,6 +7,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/fallback_actor.hpp"
+#include "actors/llm_openai_actor.hpp"
 #include "actors/llm_ws_actor.hpp"
 #include "actors/persistence_pool.hpp"
 #include "actors/session_registry.hpp"
@@ -54,12 +55,20 @@ void start_child(self_pointer self, const std::string& name) {
     addr = hdl.address();
     st.fallback = std::move(hdl);
   } else if (name == llm_name) {
-    auto hdl = self->spawn(llm_ws_fun, st.settings.llm, *st.settings.io,
-                           caf::actor_cast<supervisor_actor>(self));
-    self->monitor(hdl);
-    addr = hdl.address();
-    st.llm = std::move(hdl);
-    st.llm_ready = false; // until its connection opens
+    auto me = caf::actor_cast<supervisor_actor>(self);
+    if (st.settings.llm.provider == llm_provider::openai) {
+      auto hdl = self->spawn(llm_openai_fun, st.settings.llm, *st.settings.io,
+                             me);
+      self->monitor(hdl);
+      addr = hdl.address();
+      st.llm = std::move(hdl);
+    } else {
+      auto hdl = self->spawn(llm_ws_fun, st.settings.llm, *st.settings.io, me);
+      self->monitor(hdl);
+      addr = hdl.address();
+      st.llm = std::move(hdl);
+    }
+    st.llm_ready = false; // until it says it can answer
   } else {
     std::shared_ptr<const service_directory> dir = st.directory;
     auto hdl = self->spawn(session_registry_fun, dir, st.settings.session);
@@ -90,7 +99,7 @@ void record_llm_event(self_pointer self, const char* type,
 }
 
 bool has_llm(const supervisor_settings& settings) {
-  return settings.llm.provider == llm_provider::websocket
+  return settings.llm.provider != llm_provider::none
          && settings.io.has_value();
 }
 

@@ -76,9 +76,6 @@ int run_server(const server_config& config) {
                 "empty",
                 config.knowledge_dir);
   log()->info("LLM: {}", config.llm.describe());
-  if (config.llm.provider == llm_provider::openai)
-    log()->warn("OpenAI-compatible LLMs are not supported yet; the fallback "
-                "answers");
   for (const auto& name : config.llm.ignored)
     log()->warn("{} is set but not used by the chosen LLM provider", name);
   if (!prepare_database(config))

@@ -30,11 +30,12 @@ protected:
 
   /// Starts the mock LLM (on `port`, 0 = any) and returns its port.
   std::uint16_t start_mock(std::vector<std::string> args,
-                           std::uint16_t port = 0) {
+                           std::uint16_t port = 0,
+                           const std::string& protocol = "websocket") {
     auto exe = std::filesystem::path{server_process::default_executable()}
                  .parent_path()
                / "parley-mock-llm";
-    args.insert(args.end(), {"--protocol", "websocket", "--host", "127.0.0.1",
+    args.insert(args.end(), {"--protocol", protocol, "--host", "127.0.0.1",
                              "--port", std::to_string(port)});
     mock_ = std::make_unique<server_process>(exe.string(), args);
     static const std::regex pattern{R"(mock llm listening on [^\s]+:([0-9]+))"};
@@ -178,6 +179,41 @@ TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {
   EXPECT_EQ(reply["text"], streamed);
   EXPECT_LT(reply["text"].get<std::string>().size(),
             std::string{"Echo: a long story"}.size());
+}
+
+// The same through an OpenAI-compatible server (the mock in openai mode):
+// Server-Sent Events streamed as deltas, one kept-alive connection, a 429
+// retried, the fallback while the server is gone.
+TEST_F(llm_e2e, answers_from_an_openai_compatible_server) {
+  auto port = start_mock({"--chunks", "3", "--status", "429",
+                          "--status-count", "1"},
+                         0, "openai");
+  start_server({"--llm-provider", "openai", "--llm-url",
+                "http://127.0.0.1:" + std::to_string(port) + "/v1",
+                "--llm-model", "mock-model"});
+  await_llm();
+  ws_client client;
+  open_session(client);
+  auto first = ask(client, "hello there", "o1");
+  EXPECT_EQ(first.reply["source"], "llm") << dump(first.frames);
+  EXPECT_EQ(first.reply["text"], "Echo: hello there") << "the 429 was retried";
+  std::string streamed;
+  for (const auto& frame : first.frames)
+    if (type_of(frame) == "delta")
+      streamed += frame["text"].get<std::string>();
+  EXPECT_EQ(streamed, "Echo: hello there") << dump(first.frames);
+  auto second = ask(client, "again", "o2");
+  EXPECT_EQ(second.reply["text"], "Echo: again");
+  auto stats = mock_stats(port);
+  EXPECT_EQ(stats["requests"], 3) << "two answers and one 429";
+  EXPECT_EQ(stats["authorized"]["present"], false) << stats.dump();
+  auto mark = server().line_count();
+  mock_->kill();
+  mock_->wait_exit(5000ms);
+  auto during = ask(client, "thanks", "o3");
+  EXPECT_EQ(during.reply["source"], "fallback") << dump(during.frames);
+  EXPECT_TRUE(server().wait_for_line("the fallback answers", 10000ms, mark))
+    << server().log();
 }
 
 } // namespace
