@@ -4,11 +4,14 @@
 
 namespace parley {
 
-responder_actor::behavior_type fallback_fun(responder_actor::pointer) {
+responder_actor::behavior_type fallback_fun(responder_actor::pointer,
+                                            bool limited_mode) {
   return {
-    [](generate_atom, const reply_request& request) -> reply_result {
+    [limited_mode](generate_atom,
+                   const reply_request& request) -> reply_result {
       reply_result result;
-      result.text = fallback_reply(request.text, request.history);
+      result.text = fallback_reply(request.text, request.history,
+                                   limited_mode);
       result.source = "fallback";
       result.tokens_used = estimate_tokens(request.text)
                            + estimate_tokens(result.text);

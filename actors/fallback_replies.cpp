@@ -50,6 +50,23 @@ constexpr std::array<std::string_view, 7> greeting_words{
   "hi", "hello", "hey", "hiya", "howdy", "greetings", "yo"};
 constexpr std::array<std::string_view, 3> help_words{"help", "assist",
                                                       "support"};
+constexpr std::array<std::string_view, 12> order_words{
+  "order",    "orders",   "package",  "parcel", "delivery", "delivered",
+  "shipping", "shipped",  "tracking", "track",  "refund",   "shipment"};
+constexpr std::array<std::string_view, 14> knowledge_words{
+  "policy",  "policies", "warranty", "return",  "returns",  "payment",
+  "payments", "pay",     "account",  "password", "hours",   "price",
+  "invoice", "exchange"};
+
+/// A number of three or more digits, as order numbers are written.
+bool has_order_number(const std::vector<std::string>& words) {
+  return std::any_of(words.begin(), words.end(), [](const std::string& w) {
+    return w.size() >= 3
+           && std::all_of(w.begin(), w.end(), [](unsigned char c) {
+                return std::isdigit(c) != 0;
+              });
+  });
+}
 
 std::size_t assistant_turns(const std::vector<chat_turn>& history) {
   return static_cast<std::size_t>(
@@ -83,6 +100,10 @@ const char* to_string(fallback_topic topic) noexcept {
       return "thanks";
     case fallback_topic::goodbye:
       return "goodbye";
+    case fallback_topic::order:
+      return "order";
+    case fallback_topic::knowledge:
+      return "knowledge";
     case fallback_topic::help:
       return "help";
     case fallback_topic::unknown:
@@ -90,6 +111,9 @@ const char* to_string(fallback_topic topic) noexcept {
   }
   return "unknown";
 }
+
+const char* const limited_mode_note
+  = "(I'm in limited mode right now, so I can only give basic answers.)";
 
 fallback_topic classify_fallback_topic(std::string_view text) {
   auto words = words_of(text);
@@ -101,13 +125,19 @@ fallback_topic classify_fallback_topic(std::string_view text) {
       || has_pair(words, "good", "afternoon")
       || has_pair(words, "good", "evening"))
     return fallback_topic::greeting;
+  if (has_any(words, order_words) || has_order_number(words))
+    return fallback_topic::order;
+  if (has_any(words, knowledge_words))
+    return fallback_topic::knowledge;
   if (has_any(words, help_words) || has_pair(words, "can", "you"))
     return fallback_topic::help;
   return fallback_topic::unknown;
 }
 
-std::string fallback_reply(std::string_view text,
-                           const std::vector<chat_turn>& history) {
+namespace {
+
+std::string topic_reply(std::string_view text,
+                        const std::vector<chat_turn>& history) {
   switch (classify_fallback_topic(text)) {
     case fallback_topic::greeting:
       if (assistant_turns(history) > 0)
@@ -118,6 +148,14 @@ std::string fallback_reply(std::string_view text,
       return "You're welcome! Is there anything else I can help you with?";
     case fallback_topic::goodbye:
       return "Goodbye, and thanks for chatting with us. Come back any time!";
+    case fallback_topic::order:
+      return "I can't look up orders at the moment. Please keep your order "
+             "number at hand; a member of our team can check it for you if "
+             "you say \"agent\", or try again in a little while.";
+    case fallback_topic::knowledge:
+      return "I can't search our help articles at the moment. Our policies "
+             "on returns, shipping, payments and accounts are on our help "
+             "pages; or say \"agent\" and a member of our team will answer.";
     case fallback_topic::help:
       return "I can help with questions about orders, shipping, returns and "
              "your account. Tell me what you need, and include an order "
@@ -132,6 +170,17 @@ std::string fallback_reply(std::string_view text,
   return std::string{unknown_marker}
          + " that. Could you tell me a little more, for example your order "
            "number or what you'd like to do?";
+}
+
+} // namespace
+
+std::string fallback_reply(std::string_view text,
+                           const std::vector<chat_turn>& history,
+                           bool limited) {
+  auto reply = topic_reply(text, history);
+  if (limited)
+    reply += std::string{" "} + limited_mode_note;
+  return reply;
 }
 
 std::int32_t estimate_tokens(std::string_view text) noexcept {

@@ -28,6 +28,11 @@ std::shared_ptr<spdlog::logger> log() {
   return logger("supervisor");
 }
 
+bool has_llm(const supervisor_settings& settings) {
+  return settings.llm.provider != llm_provider::none
+         && settings.io.has_value();
+}
+
 /// The responder the sessions should use now: the LLM while its connection
 /// is open, the fallback otherwise.
 void publish(self_pointer self) {
@@ -50,7 +55,8 @@ void start_child(self_pointer self, const std::string& name) {
     addr = hdl.address();
     st.current.persistence = std::move(hdl);
   } else if (name == responder_name) {
-    auto hdl = self->spawn(fallback_fun);
+    // With an LLM configured, the fallback only answers while it is down.
+    auto hdl = self->spawn(fallback_fun, has_llm(st.settings));
     self->monitor(hdl);
     addr = hdl.address();
     st.fallback = std::move(hdl);
@@ -98,10 +104,6 @@ void record_llm_event(self_pointer self, const char* type,
                                                replace)});
 }
 
-bool has_llm(const supervisor_settings& settings) {
-  return settings.llm.provider != llm_provider::none
-         && settings.io.has_value();
-}
 
 caf::timespan restart_delay(const supervisor_settings& settings,
                             int failures) {
