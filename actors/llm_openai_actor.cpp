@@ -318,6 +318,8 @@ llm_openai_fun(self_pointer self, llm_config config,
       result.model = st.config.model;
       result.last_error = st.last_error;
       result.last_latency_ms = st.last_latency_ms;
+      result.circuit = to_string(
+        st.breaker->state(std::chrono::steady_clock::now()));
       return result;
     },
   };

@@ -198,6 +198,14 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       result.model = st.config.model;
       result.last_error = st.last_error;
       result.last_latency_ms = st.last_latency_ms;
+      result.circuit = "closed"; // a lost connection ends this actor
+      // Health asked: check the connection now as well.
+      if (st.open && st.health_id.empty()) {
+        st.health_id = "health-" + std::to_string(++st.next_id);
+        st.health_sent = std::chrono::steady_clock::now();
+        st.client->send(llm::custom::build_health_request(
+          st.health_id, st.config.model, settings_of(st.config)));
+      }
       return result;
     },
   };

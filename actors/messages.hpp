@@ -99,6 +99,7 @@ struct llm_status {
   std::int32_t restarts = 0;
   std::string last_error;
   std::int64_t last_latency_ms = -1;
+  std::string circuit; // "closed", "open", "half_open"; empty: no LLM
 };
 
 struct health_report {
@@ -167,7 +168,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, llm_status& x) {
   return f(caf::meta::type_name("llm_status"), x.provider, x.state,
            x.connected, x.url, x.model, x.restarts, x.last_error,
-           x.last_latency_ms);
+           x.last_latency_ms, x.circuit);
 }
 
 template <class Inspector>

@@ -220,6 +220,11 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
         report->llm.state = st.llm_ready      ? "healthy"
                             : child.running   ? "connecting"
                                               : "down";
+        // While the actor is gone the breaker is open; a new actor making
+        // its first connection is the half-open probe.
+        report->llm.circuit = st.llm_ready      ? "closed"
+                              : child.running   ? "half_open"
+                                                : "open";
         report->llm.restarts = child.restarts;
         report->llm.last_error = child.last_error;
       } else {
@@ -231,18 +236,37 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
           name, child.running ? "running" : "restarting", child.restarts,
           child.last_error});
       auto promise = self->make_response_promise<health_report>();
-      auto ask_registry = [self, report, promise]() mutable {
-        self
-          ->request(self->state.current.registry,
-                    self->state.settings.health_timeout, count_atom_v)
+      // Last in the chain: what only the LLM actor knows (its latency and
+      // breaker); asking it also makes it check its connection.
+      auto ask_llm = [self, report, promise]() mutable {
+        auto& st = self->state;
+        if (!st.llm || !st.llm_ready) {
+          promise.deliver(*report);
+          return;
+        }
+        self->request(st.llm, st.settings.health_timeout, status_atom_v)
           .then(
-            [report, promise](std::uint64_t live) mutable {
-              report->live_sessions = live;
+            [report, promise](llm_status& status) mutable {
+              report->llm.last_latency_ms = status.last_latency_ms;
+              report->llm.circuit = status.circuit;
+              if (!status.last_error.empty())
+                report->llm.last_error = status.last_error;
               promise.deliver(*report);
             },
             [report, promise](caf::error&) mutable {
               promise.deliver(*report);
             });
+      };
+      auto ask_registry = [self, report, ask_llm]() mutable {
+        self
+          ->request(self->state.current.registry,
+                    self->state.settings.health_timeout, count_atom_v)
+          .then(
+            [report, ask_llm](std::uint64_t live) mutable {
+              report->live_sessions = live;
+              ask_llm();
+            },
+            [ask_llm](caf::error&) mutable { ask_llm(); });
       };
       self
         ->request(st.current.persistence, st.settings.health_timeout,

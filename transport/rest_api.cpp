@@ -236,6 +236,10 @@ void llm_health(server_context& ctx, rest_reply reply) {
           if (!none) {
             service["restarts"] = llm.restarts;
             service["last_error"] = llm.last_error;
+            service["circuit"] = llm.circuit;
+            service["last_latency_ms"] = llm.last_latency_ms < 0
+                                           ? json(nullptr)
+                                           : json(llm.last_latency_ms);
           }
           reply({200, rest::dump(json{
                         {"success", none || llm.connected},

@@ -111,6 +111,9 @@ TEST_F(llm_e2e, answers_stream_from_the_llm_over_one_connection) {
   EXPECT_EQ(body["llm_service"]["status"], "healthy") << health.body;
   EXPECT_EQ(body["llm_service"]["connected"], true) << health.body;
   EXPECT_EQ(body["llm_service"]["model"], "custom-model") << health.body;
+  EXPECT_EQ(body["llm_service"]["circuit"], "closed") << health.body;
+  EXPECT_TRUE(body["llm_service"]["last_latency_ms"].is_number_integer())
+    << "a health check has run: " << health.body;
 }
 
 TEST_F(llm_e2e, the_fallback_answers_while_the_llm_is_gone) {
@@ -133,6 +136,7 @@ TEST_F(llm_e2e, the_fallback_answers_while_the_llm_is_gone) {
   EXPECT_EQ(health["success"], false) << health.dump();
   EXPECT_NE(health["llm_service"]["status"], "healthy") << health.dump();
   EXPECT_EQ(health["llm_service"]["connected"], false) << health.dump();
+  EXPECT_NE(health["llm_service"]["circuit"], "closed") << health.dump();
   // The LLM comes back on the same port: Parley reconnects on its own.
   mark = server().line_count();
   start_mock({}, port);
