@@ -70,6 +70,11 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     });
     return;
   }
+  // Chat frames come in bursts (ack, typing, deltas): without NODELAY,
+  // Nagle holds each one after the first until the client's delayed ACK,
+  // about 40 ms.
+  boost::system::error_code opt_ec;
+  socket.set_option(tcp::no_delay(true), opt_ec);
   std::make_shared<http_session>(std::move(socket), ctx_)->run();
   do_accept();
 }

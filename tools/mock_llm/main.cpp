@@ -67,6 +67,9 @@ private:
       return;
     }
     state_.accepted();
+    // Streamed chunks must leave at once, like a real server's.
+    boost::system::error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
     start_http_connection(std::move(socket), state_);
     do_accept();
   }
