@@ -81,6 +81,17 @@ void send_request(self_pointer self, const std::string& id) {
     llm::openai::build_chat_request(request), callbacks_for(self, id));
 }
 
+/// A request that cannot be answered here: the fallback answers it unless
+/// the user has already seen part of an answer (the session keeps that).
+void give_up_on(self_pointer self, openai_pending& p, const std::string& why) {
+  auto& st = self->state;
+  if (p.text.empty() && st.fallback) {
+    p.promise.delegate(st.fallback, generate_atom_v, p.request);
+    return;
+  }
+  p.promise.deliver(make_error(errc::responder_failed, why));
+}
+
 /// The provider is down (breaker open): every pending request fails and
 /// the actor ends, so that the fallback answers and the supervisor probes
 /// again later.
@@ -91,7 +102,7 @@ void give_up(self_pointer self, const std::string& why) {
   for (auto& [id, p] : st.pending) {
     if (p.handle)
       p.handle->cancel();
-    p.promise.deliver(make_error(errc::responder_failed, why));
+    give_up_on(self, p, why);
   }
   st.pending.clear();
   self->quit(make_error(errc::responder_failed, why));
@@ -127,7 +138,7 @@ void fail(self_pointer self, const std::string& id,
     self->delayed_send(self, delay, retry_atom_v, id);
     return;
   }
-  p.promise.deliver(make_error(errc::responder_failed, what.message));
+  give_up_on(self, p, what.message);
   st.pending.erase(i);
 }
 
@@ -171,10 +182,12 @@ void finish(self_pointer self, const std::string& id) {
 
 llm_openai_actor::behavior_type
 llm_openai_fun(self_pointer self, llm_config config,
-               boost::asio::any_io_executor executor, supervisor_actor parent) {
+               boost::asio::any_io_executor executor, supervisor_actor parent,
+               responder_actor fallback) {
   auto& st = self->state;
   st.config = std::move(config);
   st.parent = std::move(parent);
+  st.fallback = std::move(fallback);
   st.breaker.emplace(static_cast<std::uint32_t>(
                        st.config.circuit_failure_threshold),
                      st.config.circuit_open_time);

@@ -43,6 +43,7 @@ struct llm_openai_state {
 
   llm_config config;
   supervisor_actor parent;
+  responder_actor fallback;
   std::shared_ptr<llm::llm_http_client> client;
   std::optional<circuit_breaker> breaker;
   bool open = false; // the probe succeeded: answers may come from here
@@ -67,6 +68,7 @@ struct llm_openai_state {
 /// supervisor it may answer once that works.
 llm_openai_actor::behavior_type llm_openai_fun(
   llm_openai_actor::stateful_pointer<llm_openai_state> self, llm_config config,
-  boost::asio::any_io_executor executor, supervisor_actor parent);
+  boost::asio::any_io_executor executor, supervisor_actor parent,
+  responder_actor fallback);
 
 } // namespace parley

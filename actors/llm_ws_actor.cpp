@@ -32,12 +32,21 @@ llm::custom::generation_settings settings_of(const llm_config& config) {
   return result;
 }
 
-/// Everything in flight fails: the sessions keep what was streamed or ask
-/// again (by then the fallback is in the LLM's place).
+/// A request the LLM did not answer: the fallback answers it if the user
+/// has seen nothing of it yet; otherwise the session keeps what streamed.
+void give_up_on(self_pointer self, llm_pending& p, const std::string& why) {
+  auto& st = self->state;
+  if (p.text.empty() && st.fallback) {
+    p.promise.delegate(st.fallback, generate_atom_v, std::move(p.request));
+    return;
+  }
+  p.promise.deliver(make_error(errc::responder_failed, why));
+}
+
 void fail_all(self_pointer self, const std::string& why) {
   auto& st = self->state;
   for (auto& [id, p] : st.pending)
-    p.promise.deliver(make_error(errc::responder_failed, why));
+    give_up_on(self, p, why);
   st.pending.clear();
 }
 
@@ -49,8 +58,8 @@ void on_frame(self_pointer self, const std::string& text) {
     if (i == st.pending.end())
       return; // cancelled or timed out
     i->second.text += d->text;
-    self->send(i->second.requester, delta_atom_v, i->second.request_id,
-               std::move(d->text));
+    self->send(i->second.requester, delta_atom_v,
+               i->second.request.request_id, std::move(d->text));
   } else if (auto* r = std::get_if<llm::custom::final_reply>(&frame)) {
     if (r->id == st.health_id) {
       st.last_latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -76,7 +85,7 @@ void on_frame(self_pointer self, const std::string& text) {
     auto i = st.pending.find(e->id);
     if (i == st.pending.end())
       return;
-    i->second.promise.deliver(make_error(errc::responder_failed, e->message));
+    give_up_on(self, i->second, e->message);
     st.pending.erase(i);
   } else {
     log()->warn("unreadable frame from the LLM: {}",
@@ -88,10 +97,12 @@ void on_frame(self_pointer self, const std::string& text) {
 
 llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
                                     boost::asio::any_io_executor executor,
-                                    supervisor_actor parent) {
+                                    supervisor_actor parent,
+                                    responder_actor fallback) {
   auto& st = self->state;
   st.config = std::move(config);
   st.parent = std::move(parent);
+  st.fallback = std::move(fallback);
   // The client calls back on an io thread; it holds only the address, so
   // the connection never keeps a finished actor alive.
   auto addr = self->address();
@@ -136,14 +147,14 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       wire.settings = settings_of(st.config);
       st.client->send(llm::custom::build_request(wire));
       st.pending.emplace(id, llm_pending{promise, std::move(requester),
-                                         request.request_id, {}});
+                                         std::move(request), {}});
       self->delayed_send(self, st.config.timeout, expire_atom_v, id);
       return promise;
     },
     [self](cancel_atom, std::uint64_t request_id) {
       auto& st = self->state;
       for (auto& [id, p] : st.pending)
-        if (p.request_id == request_id)
+        if (p.request.request_id == request_id)
           st.client->send(llm::custom::build_cancel(id));
     },
     [self](llm_open_atom) {
@@ -169,8 +180,7 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
         return;
       log()->warn("the LLM did not answer request {} in time", id);
       st.client->send(llm::custom::build_cancel(id));
-      i->second.promise.deliver(
-        make_error(errc::responder_failed, "the LLM did not answer in time"));
+      give_up_on(self, i->second, "the LLM did not answer in time");
       st.pending.erase(i);
     },
     [self](probe_atom) {

@@ -22,8 +22,8 @@ class llm_ws_client;
 struct llm_pending {
   caf::typed_response_promise<reply_result> promise;
   session_actor requester; // gets the streamed pieces
-  std::uint64_t request_id = 0;
-  std::string text; // streamed so far
+  reply_request request;   // for the fallback, should the LLM fail it
+  std::string text;        // streamed so far
 };
 
 struct llm_ws_state {
@@ -31,6 +31,7 @@ struct llm_ws_state {
 
   llm_config config;
   supervisor_actor parent;
+  responder_actor fallback;
   std::shared_ptr<llm::llm_ws_client> client;
   bool open = false;
   std::uint64_t next_id = 0;
@@ -46,11 +47,15 @@ struct llm_ws_state {
 /// The custom WebSocket LLM as a responder: one persistent connection
 /// (llm::llm_ws_client on the server's io threads) shared by all sessions,
 /// requests told apart by id, streamed pieces forwarded to the session that
-/// asked. When the connection ends, every pending request fails and the
-/// actor ends with an error, so that the supervisor switches to the fallback
+/// asked. A request the LLM fails (an error, a timeout, the connection
+/// ending) before any of its text was streamed is handed to the fallback, so
+/// the user still gets an answer at once; one that had streamed fails, and
+/// the session keeps that text. When the connection ends the actor ends
+/// with an error, so that the supervisor switches to the fallback
 /// and reconnects with backoff; a new actor makes a new connection.
 llm_ws_actor::behavior_type
 llm_ws_fun(llm_ws_actor::stateful_pointer<llm_ws_state> self, llm_config config,
-           boost::asio::any_io_executor executor, supervisor_actor parent);
+           boost::asio::any_io_executor executor, supervisor_actor parent,
+           responder_actor fallback);
 
 } // namespace parley

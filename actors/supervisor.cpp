@@ -64,12 +64,13 @@ void start_child(self_pointer self, const std::string& name) {
     auto me = caf::actor_cast<supervisor_actor>(self);
     if (st.settings.llm.provider == llm_provider::openai) {
       auto hdl = self->spawn(llm_openai_fun, st.settings.llm, *st.settings.io,
-                             me);
+                             me, st.fallback);
       self->monitor(hdl);
       addr = hdl.address();
       st.llm = std::move(hdl);
     } else {
-      auto hdl = self->spawn(llm_ws_fun, st.settings.llm, *st.settings.io, me);
+      auto hdl = self->spawn(llm_ws_fun, st.settings.llm, *st.settings.io, me,
+                             st.fallback);
       self->monitor(hdl);
       addr = hdl.address();
       st.llm = std::move(hdl);

@@ -185,6 +185,36 @@ TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {
             std::string{"Echo: a long story"}.size());
 }
 
+// An LLM that does not answer within LLM_TIMEOUT: the fallback answers that
+// message instead of leaving the user waiting or with an error.
+TEST_F(llm_e2e, a_slow_llm_is_answered_by_the_fallback_in_time) {
+  auto port = start_mock({"--latency-ms", "5000"});
+  server_process parley{
+    server_process::default_executable(),
+    {"--host", "127.0.0.1", "--port", "0", "--database-url", database_url(),
+     "--llm-url", "ws://127.0.0.1:" + std::to_string(port) + "/chat"},
+    {{"LLM_TIMEOUT", "0.3"}},
+    tmp_.path().string()};
+  ASSERT_TRUE(parley.wait_until_listening(start_timeout)) << parley.log();
+  ASSERT_TRUE(parley.wait_for_line("LLM connected", 10000ms)) << parley.log();
+  ws_client client;
+  client.connect(parley.host(), parley.port(), "/ws");
+  ASSERT_EQ(type_of(client.read_json(frame_timeout)), "session");
+  auto started = std::chrono::steady_clock::now();
+  client.send_text(R"({"type":"message","text":"hello","id":"slow"})");
+  auto frames = client.read_until_type("message", frame_timeout);
+  auto waited = std::chrono::steady_clock::now() - started;
+  const auto& reply = frames.back();
+  EXPECT_EQ(reply["source"], "fallback") << dump(frames);
+  EXPECT_EQ(reply["finish_reason"], "completed") << dump(frames);
+  EXPECT_LT(waited, 3s) << "answered after the LLM's timeout, not its reply";
+  for (const auto& frame : frames)
+    EXPECT_NE(type_of(frame), "error") << dump(frames);
+  client.close();
+  parley.terminate();
+  EXPECT_TRUE(parley.wait_exit(10000ms).is_exit(0));
+}
+
 // The same through an OpenAI-compatible server (the mock in openai mode):
 // Server-Sent Events streamed as deltas, one kept-alive connection, a 429
 // retried, the fallback while the server is gone.
