@@ -13,12 +13,15 @@ namespace parley {
 
 enum class log_format { text, json };
 
+/// DATABASE_URL when none is given: SQLite next to where Parley runs.
+inline constexpr const char* default_database_url = "sqlite:///./data/parley.db";
+
 /// Everything Parley reads at start-up. Defaults are the embedded defaults of
 /// `./tools/run`; each field names its environment variable and flag.
 struct server_config {
   std::string host = "127.0.0.1";                 // BACKEND_HOST, --host
   std::uint16_t port = 3001;                      // BACKEND_PORT, --port
-  std::string database_url_text = "sqlite:///./data/parley.db"; // DATABASE_URL
+  std::string database_url_text = default_database_url; // DATABASE_URL
   database_url database;                          // parsed database_url_text
   std::string knowledge_dir = "./knowledge";      // KNOWLEDGE_DIR
   bool knowledge_dir_explicit = false;            // set by env or flag

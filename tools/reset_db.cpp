@@ -83,7 +83,7 @@ std::string pick_url(const options& opts) {
   if (auto i = dotenv.find("DATABASE_URL");
       i != dotenv.end() && !i->second.empty())
     return i->second;
-  return parley::server_config{}.database_url_text;
+  return parley::default_database_url;
 }
 
 } // namespace
