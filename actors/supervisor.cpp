@@ -130,7 +130,9 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
     backoff.cap = st.settings.llm.backoff_cap;
     backoff.max_attempts = static_cast<std::uint32_t>(
       st.settings.llm.backoff_max_attempts);
-    st.llm_backoff.emplace(backoff, std::random_device{}());
+    st.llm_backoff.emplace(backoff, st.settings.backoff_seed
+                                      ? *st.settings.backoff_seed
+                                      : std::random_device{}());
     start_child(self, llm_name);
   }
   self->set_down_handler([self](caf::down_msg& msg) {

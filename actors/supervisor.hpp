@@ -34,6 +34,8 @@ struct supervisor_settings {
   llm_config llm;
   /// Where LLM network clients run: the server's io threads.
   std::optional<boost::asio::any_io_executor> io;
+  /// Seeds the LLM backoff's jitter; tests fix it to know the delays.
+  std::optional<std::uint64_t> backoff_seed;
 };
 
 /// What the supervisor knows about one child.
