@@ -43,6 +43,27 @@ void give_up_on(self_pointer self, llm_pending& p, const std::string& why) {
   p.promise.deliver(make_error(errc::responder_failed, why));
 }
 
+/// Sends `p`'s request under the wire id `id` and arms its timeout.
+void send_wire(self_pointer self, const std::string& id,
+               const reply_request& request) {
+  auto& st = self->state;
+  llm::custom::request wire;
+  wire.id = id;
+  wire.message = request.text;
+  wire.model = st.config.model;
+  wire.advanced_ai = st.config.advanced_ai;
+  wire.session_context = {{"session_id", request.session_id},
+                          {"intent", request.intent},
+                          {"pending_slot", request.pending_slot}};
+  wire.settings = settings_of(st.config);
+  st.client->send(llm::custom::build_request(wire));
+  self->delayed_send(self, st.config.timeout, expire_atom_v, id);
+}
+
+std::string next_wire_id(self_pointer self) {
+  return "r" + std::to_string(++self->state.next_id);
+}
+
 void fail_all(self_pointer self, const std::string& why) {
   auto& st = self->state;
   for (auto& [id, p] : st.pending)
@@ -85,8 +106,18 @@ void on_frame(self_pointer self, const std::string& text) {
     auto i = st.pending.find(e->id);
     if (i == st.pending.end())
       return;
-    give_up_on(self, i->second, e->message);
+    auto p = std::move(i->second);
     st.pending.erase(i);
+    // A refusal is quick: worth another try while the user saw nothing.
+    if (p.text.empty()
+        && p.attempts <= static_cast<int>(st.config.max_retries)) {
+      ++p.attempts;
+      auto id = next_wire_id(self);
+      send_wire(self, id, p.request);
+      st.pending.emplace(id, std::move(p));
+      return;
+    }
+    give_up_on(self, p, e->message);
   } else {
     log()->warn("unreadable frame from the LLM: {}",
                 std::get<llm::malformed>(frame).reason);
@@ -135,20 +166,10 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       // current message.
       auto requester = caf::actor_cast<session_actor>(self->current_sender());
       auto promise = self->make_response_promise<reply_result>();
-      auto id = "r" + std::to_string(++st.next_id);
-      llm::custom::request wire;
-      wire.id = id;
-      wire.message = request.text;
-      wire.model = st.config.model;
-      wire.advanced_ai = st.config.advanced_ai;
-      wire.session_context = {{"session_id", request.session_id},
-                              {"intent", request.intent},
-                              {"pending_slot", request.pending_slot}};
-      wire.settings = settings_of(st.config);
-      st.client->send(llm::custom::build_request(wire));
+      auto id = next_wire_id(self);
+      send_wire(self, id, request);
       st.pending.emplace(id, llm_pending{promise, std::move(requester),
-                                         std::move(request), {}});
-      self->delayed_send(self, st.config.timeout, expire_atom_v, id);
+                                         std::move(request), {}, 1});
       return promise;
     },
     [self](cancel_atom, std::uint64_t request_id) {
@@ -178,6 +199,7 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       auto i = st.pending.find(id);
       if (i == st.pending.end())
         return;
+      // No retry here: another LLM_TIMEOUT would keep the user waiting.
       log()->warn("the LLM did not answer request {} in time", id);
       st.client->send(llm::custom::build_cancel(id));
       give_up_on(self, i->second, "the LLM did not answer in time");

@@ -22,8 +22,9 @@ class llm_ws_client;
 struct llm_pending {
   caf::typed_response_promise<reply_result> promise;
   session_actor requester; // gets the streamed pieces
-  reply_request request;   // for the fallback, should the LLM fail it
+  reply_request request;   // to send again, or for the fallback
   std::string text;        // streamed so far
+  int attempts = 1;
 };
 
 struct llm_ws_state {
@@ -47,8 +48,10 @@ struct llm_ws_state {
 /// The custom WebSocket LLM as a responder: one persistent connection
 /// (llm::llm_ws_client on the server's io threads) shared by all sessions,
 /// requests told apart by id, streamed pieces forwarded to the session that
-/// asked. A request the LLM fails (an error, a timeout, the connection
-/// ending) before any of its text was streamed is handed to the fallback, so
+/// asked. A request the LLM refuses with an error frame is sent again (up to
+/// LLM_MAX_RETRIES times) while nothing of it streamed. A request the LLM
+/// fails for good (errors, a timeout, the connection ending) before any of
+/// its text was streamed is handed to the fallback, so
 /// the user still gets an answer at once; one that had streamed fails, and
 /// the session keeps that text. When the connection ends the actor ends
 /// with an error, so that the supervisor switches to the fallback

@@ -185,6 +185,21 @@ TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {
             std::string{"Echo: a long story"}.size());
 }
 
+// A request the LLM refuses is sent again (LLM_MAX_RETRIES) before the
+// fallback is asked.
+TEST_F(llm_e2e, a_refused_request_is_tried_again) {
+  auto port = start_mock({"--fail-nth", "1"});
+  start_server({"--llm-url",
+                "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
+  await_llm();
+  ws_client client;
+  open_session(client);
+  auto got = ask(client, "hello", "f1");
+  EXPECT_EQ(got.reply["source"], "llm") << dump(got.frames);
+  EXPECT_EQ(got.reply["text"], "Echo: hello");
+  EXPECT_EQ(mock_stats(port)["requests"], 2) << "one refused, one answered";
+}
+
 // An LLM that does not answer within LLM_TIMEOUT: the fallback answers that
 // message instead of leaving the user waiting or with an error.
 TEST_F(llm_e2e, a_slow_llm_is_answered_by_the_fallback_in_time) {
