@@ -36,6 +36,7 @@ llm::custom::generation_settings settings_of(const llm_config& config) {
 /// has seen nothing of it yet; otherwise the session keeps what streamed.
 void give_up_on(self_pointer self, llm_pending& p, const std::string& why) {
   auto& st = self->state;
+  st.breaker->record_failure(std::chrono::steady_clock::now());
   if (p.text.empty() && st.fallback) {
     p.promise.delegate(st.fallback, generate_atom_v, std::move(p.request));
     return;
@@ -62,6 +63,26 @@ void send_wire(self_pointer self, const std::string& id,
 
 std::string next_wire_id(self_pointer self) {
   return "r" + std::to_string(++self->state.next_id);
+}
+
+/// Too many requests failed in a row: treat the LLM as down, like a lost
+/// connection, so that the fallback takes over and the supervisor probes
+/// again with backoff.
+void check_breaker(self_pointer self) {
+  auto& st = self->state;
+  if (st.breaker->state(std::chrono::steady_clock::now())
+      == breaker_state::closed)
+    return;
+  auto why = "the LLM failed " + std::to_string(st.breaker->consecutive_failures())
+             + " requests in a row";
+  log()->warn("{}; the fallback takes over", why);
+  for (auto& [id, p] : st.pending)
+    if (p.text.empty() && st.fallback)
+      p.promise.delegate(st.fallback, generate_atom_v, std::move(p.request));
+    else
+      p.promise.deliver(make_error(errc::responder_failed, why));
+  st.pending.clear();
+  self->quit(make_error(errc::responder_failed, why));
 }
 
 void fail_all(self_pointer self, const std::string& why) {
@@ -100,6 +121,7 @@ void on_frame(self_pointer self, const std::string& text) {
     result.finish_reason = r->finish_reason;
     i->second.promise.deliver(std::move(result));
     st.pending.erase(i);
+    st.breaker->record_success(std::chrono::steady_clock::now());
   } else if (auto* e = std::get_if<llm::custom::error_reply>(&frame)) {
     st.last_error = e->message;
     log()->warn("the LLM refused request {}: {}", e->id, e->message);
@@ -118,6 +140,7 @@ void on_frame(self_pointer self, const std::string& text) {
       return;
     }
     give_up_on(self, p, e->message);
+    check_breaker(self);
   } else {
     log()->warn("unreadable frame from the LLM: {}",
                 std::get<llm::malformed>(frame).reason);
@@ -134,6 +157,9 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
   st.config = std::move(config);
   st.parent = std::move(parent);
   st.fallback = std::move(fallback);
+  st.breaker.emplace(static_cast<std::uint32_t>(
+                       st.config.circuit_failure_threshold),
+                     st.config.circuit_open_time);
   // The client calls back on an io thread; it holds only the address, so
   // the connection never keeps a finished actor alive.
   auto addr = self->address();
@@ -204,6 +230,7 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       st.client->send(llm::custom::build_cancel(id));
       give_up_on(self, i->second, "the LLM did not answer in time");
       st.pending.erase(i);
+      check_breaker(self);
     },
     [self](probe_atom) {
       // A health check on the same connection, then again in a while.
@@ -230,7 +257,8 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       result.model = st.config.model;
       result.last_error = st.last_error;
       result.last_latency_ms = st.last_latency_ms;
-      result.circuit = "closed"; // a lost connection ends this actor
+      result.circuit = to_string(
+        st.breaker->state(std::chrono::steady_clock::now()));
       // Health asked: check the connection now as well.
       if (st.open && st.health_id.empty()) {
         st.health_id = "health-" + std::to_string(++st.next_id);

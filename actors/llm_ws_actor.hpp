@@ -3,12 +3,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/circuit_breaker.hpp"
 #include "actors/interfaces.hpp"
 #include "config/llm_config.hpp"
 
@@ -41,6 +43,7 @@ struct llm_ws_state {
   std::chrono::steady_clock::time_point health_sent;
   std::int64_t last_latency_ms = -1;
   std::string last_error;
+  std::optional<circuit_breaker> breaker; // request-level failures
 
   ~llm_ws_state();
 };
@@ -53,8 +56,10 @@ struct llm_ws_state {
 /// fails for good (errors, a timeout, the connection ending) before any of
 /// its text was streamed is handed to the fallback, so
 /// the user still gets an answer at once; one that had streamed fails, and
-/// the session keeps that text. When the connection ends the actor ends
-/// with an error, so that the supervisor switches to the fallback
+/// the session keeps that text. Requests that fail for good count toward a
+/// circuit breaker (LLM_CIRCUIT_FAILURES): an LLM that stays connected but
+/// answers nothing is treated as down. When the breaker opens or the
+/// connection ends, the actor ends with an error, so that the supervisor switches to the fallback
 /// and reconnects with backoff; a new actor makes a new connection.
 llm_ws_actor::behavior_type
 llm_ws_fun(llm_ws_actor::stateful_pointer<llm_ws_state> self, llm_config config,

@@ -200,6 +200,46 @@ TEST_F(llm_e2e, a_refused_request_is_tried_again) {
   EXPECT_EQ(mock_stats(port)["requests"], 2) << "one refused, one answered";
 }
 
+// An LLM that stays connected but fails request after request is treated as
+// down once LLM_CIRCUIT_FAILURES fail in a row: the fallback takes over and
+// the connection is made anew after backoff.
+TEST_F(llm_e2e, consecutive_failures_open_the_circuit) {
+  auto port = start_mock({"--fail-nth", "1", "--fail-nth", "2"});
+  server_process parley{
+    server_process::default_executable(),
+    {"--host", "127.0.0.1", "--port", "0", "--database-url", database_url(),
+     "--llm-url", "ws://127.0.0.1:" + std::to_string(port) + "/chat"},
+    {{"LLM_CIRCUIT_FAILURES", "2"},
+     {"LLM_MAX_RETRIES", "0"},
+     {"LLM_BACKOFF_BASE", "0.05"},
+     {"LLM_BACKOFF_CAP", "0.1"}},
+    tmp_.path().string()};
+  ASSERT_TRUE(parley.wait_until_listening(start_timeout)) << parley.log();
+  ASSERT_TRUE(parley.wait_for_line("LLM connected", 10000ms)) << parley.log();
+  auto first_connect = parley.line_count();
+  ws_client client;
+  client.connect(parley.host(), parley.port(), "/ws");
+  ASSERT_EQ(type_of(client.read_json(frame_timeout)), "session");
+  for (auto id : {"x1", "x2"}) {
+    client.send_text(json{{"type", "message"}, {"text", "hi"}, {"id", id}}
+                       .dump());
+    auto frames = client.read_until_type("message", frame_timeout);
+    EXPECT_EQ(frames.back()["source"], "fallback") << dump(frames);
+  }
+  EXPECT_TRUE(parley.wait_for_line("requests in a row", 10000ms))
+    << parley.log();
+  // A new connection after the backoff; the LLM answers again.
+  ASSERT_TRUE(parley.wait_for_line("LLM connected", 10000ms, first_connect))
+    << parley.log();
+  client.send_text(R"({"type":"message","text":"back?","id":"x3"})");
+  auto frames = client.read_until_type("message", frame_timeout);
+  EXPECT_EQ(frames.back()["source"], "llm") << dump(frames);
+  EXPECT_EQ(mock_stats(port)["connections"], 2) << "reconnected once";
+  client.close();
+  parley.terminate();
+  EXPECT_TRUE(parley.wait_exit(10000ms).is_exit(0));
+}
+
 // An LLM that does not answer within LLM_TIMEOUT: the fallback answers that
 // message instead of leaving the user waiting or with an error.
 TEST_F(llm_e2e, a_slow_llm_is_answered_by_the_fallback_in_time) {
