@@ -27,11 +27,9 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "transport/sse_parser.hpp"
+#include "transport/tls_client.hpp"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -366,26 +364,7 @@ private:
   /// addresses).
   template <class TlsStream>
   error_code prepare_tls(TlsStream& stream) {
-    auto* handle = stream.native_handle();
-    auto ssl_error = [] {
-      return error_code{static_cast<int>(::ERR_get_error()),
-                        net::error::get_ssl_category()};
-    };
-    error_code not_ip;
-    net::ip::make_address(endpoint_.host, not_ip);
-    if (not_ip) {
-      if (SSL_set_tlsext_host_name(handle, endpoint_.host.c_str()) != 1)
-        return ssl_error();
-      if (SSL_set1_host(handle, endpoint_.host.c_str()) != 1)
-        return ssl_error();
-    } else if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle),
-                                             endpoint_.host.c_str())
-               != 1) {
-      return ssl_error();
-    }
-    error_code ec;
-    stream.set_verify_mode(ssl::verify_peer, ec);
-    return ec;
+    return llm::prepare_tls(stream.native_handle(), endpoint_.host);
   }
 
   void on_tls_handshake(const request_ptr& req, error_code ec) {
@@ -598,12 +577,7 @@ llm_http_client::make(net::any_io_executor executor, llm_endpoint endpoint,
     return std::make_shared<plain_client>(strand, std::move(endpoint),
                                           std::move(api_key), options,
                                           nullptr);
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  // A missing CA store shows up as a failed verification at connect time,
-  // reported through on_done like every other failure.
-  error_code ignored;
-  ctx->set_default_verify_paths(ignored);
-  ctx->set_verify_mode(ssl::verify_peer, ignored);
+  auto ctx = make_verifying_tls_context();
   return std::make_shared<tls_client>(strand, std::move(endpoint),
                                       std::move(api_key), options,
                                       std::move(ctx));

@@ -1,5 +1,7 @@
 #include "transport/llm_ws_client.hpp"
 
+#include "transport/tls_client.hpp"
+
 #include <deque>
 #include <stdexcept>
 #include <utility>
@@ -17,9 +19,6 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
@@ -179,26 +178,7 @@ private:
   /// certificate's DNS names, an IP literal against its IP addresses (and
   /// gets no SNI, which RFC 6066 forbids for addresses).
   error_code prepare_tls() {
-    auto* handle = ws_.next_layer().native_handle();
-    auto ssl_error = [] {
-      return error_code{static_cast<int>(::ERR_get_error()),
-                        net::error::get_ssl_category()};
-    };
-    error_code not_ip;
-    net::ip::make_address(endpoint_.host, not_ip);
-    if (not_ip) {
-      if (SSL_set_tlsext_host_name(handle, endpoint_.host.c_str()) != 1)
-        return ssl_error();
-      if (SSL_set1_host(handle, endpoint_.host.c_str()) != 1)
-        return ssl_error();
-    } else if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle),
-                                             endpoint_.host.c_str())
-               != 1) {
-      return ssl_error();
-    }
-    error_code ec;
-    ws_.next_layer().set_verify_mode(ssl::verify_peer, ec);
-    return ec;
+    return llm::prepare_tls(ws_.next_layer().native_handle(), endpoint_.host);
   }
 
   void on_tls_handshake(error_code ec) {
@@ -405,12 +385,7 @@ llm_ws_client::make(net::any_io_executor executor, llm_endpoint endpoint,
                                           std::move(api_key), options,
                                           std::move(callbacks), nullptr,
                                           strand);
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  // A missing CA store shows up as a failed verification at connect time,
-  // reported through on_close like every other failure.
-  error_code ignored;
-  ctx->set_default_verify_paths(ignored);
-  ctx->set_verify_mode(ssl::verify_peer, ignored);
+  auto ctx = make_verifying_tls_context();
   auto& ctx_ref = *ctx;
   return std::make_shared<tls_client>(strand, std::move(endpoint),
                                       std::move(api_key), options,
