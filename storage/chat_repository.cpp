@@ -92,6 +92,12 @@ struct chat_repository::statements : statement_cache {
   std::unique_ptr<soci::statement> recent_st;
   std::unique_ptr<soci::statement> max_seq_st;
   std::unique_ptr<soci::statement> count_st;
+  std::unique_ptr<soci::statement> latest_event_st;
+  std::unique_ptr<soci::statement> set_status_st;
+
+  column<std::string> payload_out;
+  std::string status_in;
+  std::string updated_at_in;
 
   /// Inserts `message_in` and returns its id.
   long long insert_message() {
@@ -99,10 +105,10 @@ struct chat_repository::statements : statement_cache {
       insert_message_st, "messages",
       "INSERT INTO messages (session_id, user_id, is_user, role, content, "
       "message_type, tokens_used, response_time, client_id, reply_to, seq, "
-      "source, finish_reason, created_at) VALUES (:session_id, :user_id, "
-      ":is_user, :role, :content, :message_type, :tokens_used, "
+      "source, finish_reason, created_at, author) VALUES (:session_id, "
+      ":user_id, :is_user, :role, :content, :message_type, :tokens_used, "
       ":response_time, :client_id, :reply_to, :seq, :source, "
-      ":finish_reason, :created_at)",
+      ":finish_reason, :created_at, :author)",
       [this](soci::statement& stmt) {
         auto& row = message_in;
         use(stmt, row.session_id);
@@ -119,6 +125,7 @@ struct chat_repository::statements : statement_cache {
         use(stmt, row.source);
         use(stmt, row.finish_reason);
         use(stmt, row.created_at);
+        use(stmt, row.author);
       });
   }
 
@@ -221,8 +228,9 @@ struct chat_repository::statements : statement_cache {
     return prepared(unanswered_st,
                     std::string{"SELECT "} + message_columns
                       + " FROM messages m WHERE m.session_id = :session_id"
-                        " AND m.is_user = 1 AND NOT EXISTS (SELECT 1 FROM"
-                        " messages r WHERE r.reply_to = m.id) ORDER BY m.id",
+                        " AND m.is_user = 1 AND m.message_type <> 'to_agent'"
+                        " AND NOT EXISTS (SELECT 1 FROM messages r"
+                        " WHERE r.reply_to = m.id) ORDER BY m.id",
                     [this](soci::statement& stmt) {
                       bind_into(stmt, message_out);
                       stmt.exchange(soci::use(session_id));
@@ -238,6 +246,29 @@ struct chat_repository::statements : statement_cache {
                       bind_into(stmt, message_out);
                       stmt.exchange(soci::use(session_id));
                       stmt.exchange(soci::use(number));
+                    });
+  }
+
+  soci::statement& latest_event() {
+    return prepared(latest_event_st,
+                    "SELECT payload FROM chat_events WHERE session_id = "
+                    ":session_id AND event_type = :event_type ORDER BY id "
+                    "DESC LIMIT 1",
+                    [this](soci::statement& stmt) {
+                      into(stmt, payload_out);
+                      stmt.exchange(soci::use(session_id));
+                      stmt.exchange(soci::use(event_type));
+                    });
+  }
+
+  soci::statement& set_status() {
+    return prepared(set_status_st,
+                    "UPDATE chat_sessions SET status = :status, updated_at = "
+                    ":updated_at WHERE id = :session_id",
+                    [this](soci::statement& stmt) {
+                      stmt.exchange(soci::use(status_in));
+                      stmt.exchange(soci::use(updated_at_in));
+                      stmt.exchange(soci::use(session_id));
                     });
   }
 
@@ -390,6 +421,7 @@ chat_repository::store_user_message(const new_user_message& request) {
     row.source.set_or_null(std::string{});
     row.finish_reason.set_or_null(std::string{});
     row.created_at.set(msg.created_at);
+    row.author.set_or_null(std::string{});
     msg.id = s.insert_message();
     return result;
   } catch (...) {
@@ -405,6 +437,9 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
     check_length("store_assistant_message", "source", request.source, 32);
     check_length("store_assistant_message", "finish_reason",
                  request.finish_reason, 32);
+    check_length("store_assistant_message", "author", request.author, 255);
+    check_length("store_assistant_message", "session_status",
+                 request.session_status, 32);
     auto& s = *st_;
     message_record result;
     s.session_id = request.session_id;
@@ -420,6 +455,7 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
       throw_unknown_session("store_assistant_message", request.session_id);
     if (duplicate)
       return result;
+    own_transaction trans{db_};
     result.session_id = request.session_id;
     result.user_id = request.user_id;
     result.is_user = false;
@@ -448,7 +484,15 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
     row.source.set_or_null(result.source);
     row.finish_reason.set_or_null(result.finish_reason);
     row.created_at.set(result.created_at);
+    result.author = request.author;
+    row.author.set_or_null(result.author);
     result.id = s.insert_message();
+    if (!request.agent_state.empty())
+      add_event(new_event{request.session_id, "agent_state",
+                          request.agent_state});
+    if (!request.session_status.empty())
+      set_session_status(request.session_id, request.session_status);
+    trans.commit();
     return result;
   } catch (...) {
     st_->fail("store_assistant_message");
@@ -527,6 +571,7 @@ session_snapshot chat_repository::load_snapshot(std::int64_t session_id,
     result.replay = messages_after_seq(session_id, last_seq);
     result.unanswered = unanswered_messages(session_id);
     result.history = recent_messages(session_id, history_limit);
+    result.agent_state = latest_event(session_id, "agent_state");
     trans.commit();
     return result;
   } catch (...) {
@@ -548,6 +593,39 @@ void chat_repository::add_event(const new_event& event) {
     s.insert_event();
   } catch (...) {
     st_->fail("add_event");
+  }
+}
+
+std::string chat_repository::latest_event(std::int64_t session_id,
+                                          const std::string& event_type) {
+  try {
+    st_->recover();
+    auto& s = *st_;
+    s.session_id = session_id;
+    s.event_type = event_type;
+    std::string payload;
+    fetch_one(s.latest_event(), [&] { payload = s.payload_out.get(); });
+    return payload;
+  } catch (...) {
+    st_->fail("latest_event");
+  }
+}
+
+void chat_repository::set_session_status(std::int64_t session_id,
+                                         const std::string& status) {
+  try {
+    st_->recover();
+    check_length("set_session_status", "status", status, 32);
+    auto& s = *st_;
+    s.session_id = session_id;
+    s.status_in = status;
+    s.updated_at_in = utc_timestamp();
+    auto& stmt = s.set_status();
+    stmt.execute(true);
+    if (stmt.get_affected_rows() == 0)
+      throw_unknown_session("set_session_status", session_id);
+  } catch (...) {
+    st_->fail("set_session_status");
   }
 }
 

@@ -42,16 +42,19 @@ public:
   /// session.
   user_message_result store_user_message(const new_user_message& request);
 
-  /// Stores an assistant reply. If `reply_to` already has a stored reply in
-  /// this session, it is returned unchanged and nothing is written (exactly
-  /// one answer). Throws storage_error(not_found) for an unknown session.
+  /// Stores an assistant reply, with its agent_state event and session
+  /// status when the request has them, in one transaction. If `reply_to`
+  /// already has a stored reply in this session, it is returned unchanged
+  /// and nothing is written (exactly one answer). Throws
+  /// storage_error(not_found) for an unknown session.
   message_record store_assistant_message(const new_assistant_message& request);
 
   /// Messages of the session with seq > `after_seq`, ordered by seq.
   std::vector<message_record> messages_after_seq(std::int64_t session_id,
                                                  std::int64_t after_seq);
 
-  /// User messages of the session that have no stored reply, ordered by id.
+  /// User messages of the session that have no stored reply, ordered by id;
+  /// messages written to a human agent ("to_agent") wait for no reply.
   std::vector<message_record> unanswered_messages(std::int64_t session_id);
 
   /// The last `limit` messages of the session, oldest first.
@@ -69,6 +72,15 @@ public:
                                  std::size_t history_limit);
 
   void add_event(const new_event& event);
+
+  /// The payload of the session's newest event of `event_type`; empty when
+  /// there is none.
+  std::string latest_event(std::int64_t session_id,
+                           const std::string& event_type);
+
+  /// Sets chat_sessions.status (and updated_at). Throws
+  /// storage_error(not_found) for an unknown session.
+  void set_session_status(std::int64_t session_id, const std::string& status);
 
   /// Count of rows in `messages` for the session (tests and admin views).
   std::int64_t count_messages(std::int64_t session_id);

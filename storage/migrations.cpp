@@ -249,6 +249,36 @@ std::vector<std::string> v2_schema(const dialect& d) {
   return result;
 }
 
+// -- version 3: the support agent ---------------------------------------------
+
+// Orders are keyed by the number customers quote ("124"), so the key is
+// text rather than the usual generated id. messages.author names the human
+// agent who wrote a message. MariaDB commits DDL at once: IF NOT EXISTS keeps
+// a half-applied migration re-runnable (MySQL 8 lacks it for columns and
+// needs the ALTER run by hand after a failure).
+std::vector<std::string> v3_schema(const dialect& d) {
+  std::vector<std::string> result;
+  result.push_back(std::string{R"(CREATE TABLE IF NOT EXISTS orders (
+  id VARCHAR(64) NOT NULL PRIMARY KEY,
+  status VARCHAR(32) NOT NULL,
+  carrier VARCHAR(64),
+  tracking VARCHAR(128),
+  items )"} + d.long_text() + R"( NOT NULL,
+  updated_at VARCHAR(32) NOT NULL
+))" + d.table_options());
+  switch (d.backend) {
+    case db_backend::sqlite:
+      result.emplace_back("ALTER TABLE messages ADD COLUMN author VARCHAR(255)");
+      break;
+    case db_backend::postgresql:
+    case db_backend::mysql:
+      result.emplace_back(
+        "ALTER TABLE messages ADD COLUMN IF NOT EXISTS author VARCHAR(255)");
+      break;
+  }
+  return result;
+}
+
 // -- the list -----------------------------------------------------------------
 
 struct migration {
@@ -264,6 +294,7 @@ const migration migrations[] = {
    v1_schema, v1_seed},
   {2, "chat_events.session_id may be NULL (server-wide events)", v2_schema,
    nullptr},
+  {3, "support agent: orders, messages.author", v3_schema, nullptr},
 };
 
 void exec_all(soci::session& sql, const std::vector<std::string>& statements) {
@@ -358,7 +389,7 @@ void drop_schema(database& db) {
   // Children before parents, so no foreign key objects on any backend.
   static constexpr const char* tables[] = {
     "chat_events_v2", "chat_events", "messages", "chat_sessions",
-    "users",       "system_settings", "schema_version",
+    "users",       "system_settings", "orders", "schema_version",
   };
   try {
     for (auto table : tables)

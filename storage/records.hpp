@@ -39,6 +39,7 @@ struct message_record {
   std::string source;         // assistant rows: "fallback", "llm", "agent"
   std::string finish_reason;  // assistant rows: "completed", ...
   std::string created_at;
+  std::string author;         // agent rows: the human agent's name
 };
 
 struct new_session {
@@ -53,7 +54,8 @@ struct new_user_message {
   std::int64_t user_id = 0;
   std::string client_id;      // empty = none; (session_id, client_id) unique
   std::string content;
-  std::string message_type;   // defaults to "text" when empty
+  std::string message_type;   // defaults to "text" when empty; "to_agent"
+                              // while a human has the session: no bot answer
   std::int64_t seq = 0;       // seq of the ack frame that will announce it
 };
 
@@ -78,6 +80,13 @@ struct new_assistant_message {
   std::int32_t tokens_used = 0;
   double response_time = 0;
   std::int64_t seq = 0;
+  std::string author;         // role "agent": who wrote it
+  /// When set, an `agent_state` event with this JSON payload is stored in
+  /// the same transaction: the conversation state the answer leaves behind
+  /// (pending slot, intent) commits with the answer that asks for it.
+  std::string agent_state;
+  /// When set, the session's new status ("handoff", "active"), likewise.
+  std::string session_status;
 };
 
 struct new_event {
@@ -95,6 +104,18 @@ struct session_snapshot {
   std::vector<message_record> replay;
   std::vector<message_record> unanswered;
   std::vector<message_record> history;
+  /// The payload of the session's latest `agent_state` event; empty if none.
+  std::string agent_state;
+};
+
+/// A row of `orders`: what the get_order tool reads.
+struct order_record {
+  std::string id;
+  std::string status;   // "processing", "shipped", "delivered", "cancelled"
+  std::string carrier;
+  std::string tracking;
+  std::string items;    // a JSON array
+  std::string updated_at;
 };
 
 } // namespace parley::storage

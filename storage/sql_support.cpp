@@ -27,6 +27,7 @@ message_record message_row::to_record() const {
   result.source = source.get();
   result.finish_reason = finish_reason.get();
   result.created_at = created_at.get();
+  result.author = author.get();
   return result;
 }
 
@@ -46,6 +47,7 @@ void bind_into(soci::statement& st, message_row& row) {
   into(st, row.source);
   into(st, row.finish_reason);
   into(st, row.created_at);
+  into(st, row.author);
 }
 
 session_record session_row::to_record() const {

@@ -79,6 +79,7 @@ struct message_row {
   column<std::string> source;
   column<std::string> finish_reason;
   column<std::string> created_at;
+  column<std::string> author;
 
   /// True when the row is the NULL side of a LEFT JOIN.
   bool is_null() const {
@@ -92,7 +93,7 @@ struct message_row {
 inline constexpr const char* message_columns
   = "m.id, m.session_id, m.user_id, m.is_user, m.role, m.content, "
     "m.message_type, m.tokens_used, m.response_time, m.client_id, "
-    "m.reply_to, m.seq, m.source, m.finish_reason, m.created_at";
+    "m.reply_to, m.seq, m.source, m.finish_reason, m.created_at, m.author";
 
 void bind_into(soci::statement& st, message_row& row);
 

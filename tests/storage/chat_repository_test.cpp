@@ -459,6 +459,87 @@ TEST_P(chat_repo, deleting_a_session_cascades) {
             0);
 }
 
+TEST_P(chat_repo, agent_state_and_status_commit_with_the_answer) {
+  auto session = repo().create_session(session_request());
+  auto question = repo().store_user_message(user_msg(session.id, "c1", "order?"));
+  auto reply = reply_msg(session.id, question.message.id, "Which order?", 2);
+  reply.agent_state = R"({"intent":"GET_ORDER_INFORMATION","pending_slot":"order_id"})";
+  repo().store_assistant_message(reply);
+  auto snap = repo().load_snapshot(session.id, 0, 10);
+  EXPECT_EQ(snap.agent_state, reply.agent_state);
+  EXPECT_EQ(snap.session.status, "active");
+  // The newest state wins; a status change comes with it.
+  auto next = repo().store_user_message(user_msg(session.id, "c2", "human"));
+  auto handoff = reply_msg(session.id, next.message.id, "Connecting you", 4);
+  handoff.agent_state = R"({"intent":"ESCALATE_TO_HUMAN"})";
+  handoff.session_status = "handoff";
+  repo().store_assistant_message(handoff);
+  snap = repo().load_snapshot(session.id, 0, 10);
+  EXPECT_EQ(snap.agent_state, handoff.agent_state);
+  EXPECT_EQ(snap.session.status, "handoff");
+  // A repeated answer writes nothing, state included.
+  handoff.agent_state = R"({"intent":"GREETING"})";
+  handoff.session_status = "active";
+  repo().store_assistant_message(handoff);
+  snap = repo().load_snapshot(session.id, 0, 10);
+  EXPECT_EQ(snap.agent_state, R"({"intent":"ESCALATE_TO_HUMAN"})");
+  EXPECT_EQ(snap.session.status, "handoff");
+}
+
+TEST_P(chat_repo, an_overlong_status_is_refused_before_anything_is_written) {
+  auto session = repo().create_session(session_request());
+  auto question = repo().store_user_message(user_msg(session.id, "c1", "hi"));
+  auto reply = reply_msg(session.id, question.message.id, "Hello", 2);
+  reply.session_status = std::string(40, 'x'); // longer than the column
+  EXPECT_EQ(error_code([&] { repo().store_assistant_message(reply); }),
+            storage_errc::constraint);
+  EXPECT_EQ(repo().count_messages(session.id), 1);
+  EXPECT_EQ(repo().unanswered_messages(session.id).size(), 1u);
+}
+
+TEST_P(chat_repo, messages_to_a_human_wait_for_no_bot_answer) {
+  auto session = repo().create_session(session_request());
+  auto to_agent = user_msg(session.id, "c1", "are you there?");
+  to_agent.message_type = "to_agent";
+  repo().store_user_message(to_agent);
+  repo().store_user_message(user_msg(session.id, "c2", "hello?"));
+  EXPECT_EQ(contents(repo().unanswered_messages(session.id)),
+            (std::vector<std::string>{"hello?"}));
+}
+
+TEST_P(chat_repo, agent_messages_carry_their_author) {
+  auto session = repo().create_session(session_request());
+  new_assistant_message agent;
+  agent.session_id = session.id;
+  agent.role = "agent";
+  agent.source = "agent";
+  agent.author = "Dana";
+  agent.content = "Hi, Dana here.";
+  agent.seq = 3;
+  auto stored = repo().store_assistant_message(agent);
+  EXPECT_EQ(stored.author, "Dana");
+  EXPECT_EQ(stored.reply_to, 0);
+  // A second one with no reply_to is not a duplicate.
+  agent.content = "Anything else?";
+  agent.seq = 4;
+  auto second = repo().store_assistant_message(agent);
+  EXPECT_NE(second.id, stored.id);
+  auto replay = repo().messages_after_seq(session.id, 0);
+  ASSERT_EQ(replay.size(), 2u);
+  EXPECT_EQ(replay[0].author, "Dana");
+  EXPECT_EQ(replay[0].role, "agent");
+  EXPECT_EQ(replay[1].content, "Anything else?");
+}
+
+TEST_P(chat_repo, set_session_status_needs_a_session) {
+  auto session = repo().create_session(session_request());
+  repo().set_session_status(session.id, "handoff");
+  EXPECT_EQ(repo().find_session(session.id)->status, "handoff");
+  EXPECT_EQ(error_code([&] { repo().set_session_status(4242, "handoff"); }),
+            storage_errc::not_found);
+  EXPECT_EQ(repo().latest_event(session.id, "agent_state"), "");
+}
+
 TEST(utc_timestamp, has_fixed_format) {
   static const std::regex format{
     R"(20\d{2}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)"};

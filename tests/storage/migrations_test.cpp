@@ -33,7 +33,7 @@ class migrations : public database_fixture {};
 } // namespace
 
 TEST_P(migrations, migrate_records_each_version) {
-  EXPECT_EQ(latest_schema_version(), 2);
+  EXPECT_EQ(latest_schema_version(), 3);
   EXPECT_EQ(migrate(db()), latest_schema_version());
   int version = 0;
   std::string description;
@@ -56,7 +56,7 @@ TEST_P(migrations, version_2_keeps_events_and_allows_server_wide_ones) {
   db().sql() << "INSERT INTO chat_events (session_id, event_type, payload, "
                 "created_at) SELECT id, 'session_started', '{}', created_at "
                 "FROM chat_sessions";
-  EXPECT_EQ(migrate(db()), 2);
+  EXPECT_EQ(migrate_to(db(), 2), 2);
   EXPECT_EQ(count_rows(db(), "chat_events"), 1) << "the old event survived";
   chat_repository repo{db()};
   repo.add_event(new_event{0, "llm_down", R"({"error":"gone"})"});
@@ -66,6 +66,35 @@ TEST_P(migrations, version_2_keeps_events_and_allows_server_wide_ones) {
   EXPECT_EQ(without_session, 1);
   // The foreign key still holds for events that name a session.
   EXPECT_ANY_THROW(repo.add_event(new_event{4242, "session_closed", "{}"}));
+}
+
+TEST_P(migrations, version_3_adds_orders_and_message_authors) {
+  EXPECT_EQ(migrate_to(db(), 2), 2);
+  auto now = utc_timestamp();
+  db().sql() << "INSERT INTO chat_sessions (status, channel, created_at, "
+                "updated_at) VALUES ('active', 'websocket', :c, :u)",
+    soci::use(now), soci::use(now);
+  db().sql() << "INSERT INTO messages (session_id, role, content, created_at) "
+                "SELECT id, 'user', 'kept', created_at FROM chat_sessions";
+  EXPECT_EQ(migrate(db()), 3);
+  EXPECT_EQ(count_rows(db(), "orders"), 0);
+  std::string content;
+  soci::indicator author_ind = soci::i_ok;
+  std::string author;
+  db().sql() << "SELECT content, author FROM messages", soci::into(content),
+    soci::into(author, author_ind);
+  EXPECT_EQ(content, "kept");
+  EXPECT_EQ(author_ind, soci::i_null);
+  // Order ids are the customer's text, unique.
+  db().sql() << "INSERT INTO orders (id, status, items, updated_at) VALUES "
+                "('124', 'shipped', '[]', :u)",
+    soci::use(now);
+  auto insert_again = [&] {
+    db().sql() << "INSERT INTO orders (id, status, items, updated_at) VALUES "
+                  "('124', 'x', '[]', :u)",
+      soci::use(now);
+  };
+  EXPECT_ANY_THROW(insert_again());
 }
 
 TEST_P(migrations, migrate_twice_is_a_noop) {
@@ -78,7 +107,8 @@ TEST_P(migrations, migrate_twice_is_a_noop) {
 
 TEST_P(migrations, every_table_exists_and_starts_empty) {
   migrate(db());
-  for (auto table : {"users", "chat_sessions", "messages", "chat_events"})
+  for (auto table :
+       {"users", "chat_sessions", "messages", "chat_events", "orders"})
     EXPECT_EQ(count_rows(db(), table), 0) << table;
 }
 
@@ -140,7 +170,7 @@ TEST_P(migrations, drop_schema_removes_everything) {
   drop_schema(db());
   // Every table is gone: selecting from any of them fails.
   for (auto table : {"schema_version", "users", "chat_sessions", "messages",
-                     "chat_events", "system_settings"})
+                     "chat_events", "system_settings", "orders"})
     EXPECT_ANY_THROW(count_rows(db(), table)) << table;
   drop_schema(db()); // idempotent
   EXPECT_EQ(migrate(db()), latest_schema_version());
