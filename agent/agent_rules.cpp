@@ -203,7 +203,7 @@ agent_rules agent_rules::parse(const json& doc) {
   if (unknown == doc.end() || !unknown->is_object())
     bad("unknown", "must be an object with \"reply\"");
   rules.unknown_reply = text_at(*unknown, "reply", "unknown");
-  rules.handoff_offer = text_at(*unknown, "handoff_offer", "unknown", false);
+  rules.handoff_notice = text_at(*unknown, "handoff_notice", "unknown");
   if (auto it = doc.find("replies"); it != doc.end()) {
     if (!it->is_object())
       bad("replies", "must be an object");

@@ -67,7 +67,8 @@ struct agent_rules {
   std::vector<intent_rule> intents;
   std::map<std::string, slot_rule> slots;
   std::string unknown_reply;
-  std::string handoff_offer;
+  /// Said when a streak of doubtful routes hands the session to a human.
+  std::string handoff_notice;
   std::map<std::string, std::string> replies;
 
   const intent_rule* find_intent(std::string_view name) const;

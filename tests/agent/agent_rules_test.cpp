@@ -20,7 +20,7 @@ json minimal() {
       {"name": "GET_ORDER_INFORMATION", "phrases": ["order"],
        "action": "call_tool", "tool": "get_order", "slot": "order_id"}
     ],
-    "unknown": {"reply": "Sorry?"}
+    "unknown": {"reply": "Sorry?", "handoff_notice": "Getting a human."}
   })");
 }
 
