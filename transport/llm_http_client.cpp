@@ -349,13 +349,17 @@ private:
     }
   }
 
-  void connect_failed(const request_ptr& req, error_code ec,
-                      const char* what) {
+  /// `detail` replaces ec.message() in the reason (TLS: why the server's
+  /// certificate was refused).
+  void connect_failed(const request_ptr& req, error_code ec, const char* what,
+                      std::string detail = {}) {
     if (ec == beast::error::timeout)
       return finish(req, http_client_errc::connect_timeout,
                     std::string{"timed out: "} + what
                       + endpoint_.host_header());
-    finish(req, ec, what + endpoint_.host_header() + ": " + ec.message());
+    finish(req, ec,
+           what + endpoint_.host_header() + ": "
+             + (detail.empty() ? ec.message() : detail));
   }
 
   /// SNI and peer verification for this host, as llm_ws_client does: a
@@ -371,7 +375,9 @@ private:
     if (req->finished)
       return;
     if (ec)
-      return connect_failed(req, ec, "TLS handshake failed with ");
+      return connect_failed(req, ec, "TLS handshake failed with ",
+                            describe_tls_error(
+                              req->conn->stream.native_handle(), ec));
     beast::get_lowest_layer(req->conn->stream).expires_never();
     send(req, req->conn);
   }

@@ -186,7 +186,9 @@ private:
       return;
     if (ec)
       return finish(ec, "TLS handshake with " + endpoint_.host_header()
-                          + " failed: " + ec.message());
+                          + " failed: "
+                          + describe_tls_error(
+                            ws_.next_layer().native_handle(), ec));
     ws_handshake();
   }
 

@@ -41,4 +41,13 @@ error_code prepare_tls(ssl_st* handle, const std::string& host) {
   return {};
 }
 
+std::string describe_tls_error(ssl_st* handle, const error_code& ec) {
+  auto text = ec.message();
+  // X509_V_OK unless the handshake got as far as refusing the certificate.
+  auto result = SSL_get_verify_result(handle);
+  if (result != X509_V_OK)
+    text += std::string{" ("} + X509_verify_cert_error_string(result) + ")";
+  return text;
+}
+
 } // namespace parley::llm

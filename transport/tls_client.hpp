@@ -25,4 +25,10 @@ std::shared_ptr<boost::asio::ssl::context> make_verifying_tls_context();
 /// certificate's addresses and gets no SNI (RFC 6066 forbids it).
 boost::system::error_code prepare_tls(ssl_st* handle, const std::string& host);
 
+/// The text of a failed handshake on `handle`: `ec`'s message and, when the
+/// server's certificate was refused, why ("certificate verify failed
+/// (hostname mismatch)"), which the error code alone does not say.
+std::string describe_tls_error(ssl_st* handle,
+                               const boost::system::error_code& ec);
+
 } // namespace parley::llm

@@ -46,7 +46,8 @@ void e2e_fixture::keep_log() {
 }
 
 server_process&
-e2e_fixture::start_server(const std::vector<std::string>& extra_args) {
+e2e_fixture::start_server(const std::vector<std::string>& extra_args,
+                          const std::map<std::string, std::string>& env) {
   if (server_ && server_->running())
     throw std::runtime_error("start_server: the previous server still runs");
   keep_log();
@@ -64,8 +65,7 @@ e2e_fixture::start_server(const std::vector<std::string>& extra_args) {
   // The temporary folder as working directory keeps a developer's `.env`
   // (read from the working directory) out of the test.
   server_ = std::make_unique<server_process>(server_process::default_executable(),
-                                             args, std::map<std::string, std::string>{},
-                                             tmp_.path().string());
+                                             args, env, tmp_.path().string());
   if (!server_->wait_until_listening(start_timeout)) {
     auto status = server_->running() ? std::string{"still running"}
                                      : server_->wait_exit(exit_timeout).to_string();
@@ -169,6 +169,22 @@ exchange e2e_fixture::send_message(ws_client& client, const std::string& text,
   return result;
 }
 
+exchange e2e_fixture::ask(ws_client& client, const std::string& text,
+                          const std::string& id) {
+  client.send_json({{"type", "message"}, {"text", text}, {"id", id}});
+  exchange result;
+  result.frames = client.read_until_type("message", frame_timeout);
+  for (const auto& frame : result.frames)
+    if (type_of(frame) == "ack")
+      result.ack = frame;
+  result.reply = result.frames.back();
+  if (result.ack.is_null()
+      || result.reply["reply_to"] != result.ack["message_id"])
+    throw std::runtime_error("no ack or a reply to something else:\n"
+                             + dump(result.frames));
+  return result;
+}
+
 std::vector<nlohmann::json> e2e_fixture::ping_barrier(ws_client& client) {
   client.send_json({{"type", "ping"}});
   return client.read_until_type("pong", frame_timeout);
@@ -201,6 +217,14 @@ std::string dump(const std::vector<nlohmann::json>& frames) {
     result += "  " + line + "\n";
   }
   return result.empty() ? "  (none)\n" : result;
+}
+
+std::string streamed_text(const std::vector<nlohmann::json>& frames) {
+  std::string text;
+  for (const auto& frame : frames)
+    if (type_of(frame) == "delta")
+      text += frame["text"].get<std::string>();
+  return text;
 }
 
 std::string type_of(const nlohmann::json& frame) {

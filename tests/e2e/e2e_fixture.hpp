@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,9 +45,11 @@ protected:
 
   void TearDown() override;
 
-  /// Starts the server with the standard flags plus `extra_args` and waits
-  /// until it listens. A server from before must have been stopped.
-  server_process& start_server(const std::vector<std::string>& extra_args
+  /// Starts the server with the standard flags plus `extra_args` (and `env`
+  /// added to the test's environment) and waits until it listens. A server
+  /// from before must have been stopped.
+  server_process& start_server(const std::vector<std::string>& extra_args = {},
+                               const std::map<std::string, std::string>& env
                                = {});
 
   /// SIGTERM, then waits for the exit; expects exit code 0.
@@ -82,6 +85,12 @@ protected:
   exchange send_message(ws_client& client, const std::string& text,
                         const std::string& id = {});
 
+  /// Sends a message frame with `id` and reads through its answer, streamed
+  /// deltas included (which send_message does not expect); checks only that
+  /// the reply answers the acknowledged message.
+  exchange ask(ws_client& client, const std::string& text,
+               const std::string& id);
+
   /// Sends a ping and returns every frame up to and including the pong: a
   /// barrier that shows nothing else was pending for this connection.
   std::vector<nlohmann::json> ping_barrier(ws_client& client);
@@ -101,6 +110,9 @@ std::string resume_target(std::int64_t session_id, const std::string& token,
 
 /// The frames as one JSON line each, for failure messages.
 std::string dump(const std::vector<nlohmann::json>& frames);
+
+/// The texts of the `delta` frames among `frames`, joined.
+std::string streamed_text(const std::vector<nlohmann::json>& frames);
 
 /// The frame's `type`, or "" when it has none.
 std::string type_of(const nlohmann::json& frame);

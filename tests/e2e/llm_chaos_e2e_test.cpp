@@ -10,13 +10,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -27,6 +25,7 @@
 
 #include "tests/e2e/db_probe.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
+#include "tests/support/mock_llm_process.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -219,7 +218,9 @@ private:
     sent_message msg;
     msg.client_id = "c" + std::to_string(index_) + "-"
                     + std::to_string(sent_.size());
-    msg.text = "question " + msg.client_id;
+    // A greeting: filler the agent is sure about (a run of messages it
+    // cannot place would hand the session to a human).
+    msg.text = "hello, question " + msg.client_id;
     client_.send_json(
       {{"type", "message"}, {"text", msg.text}, {"id", msg.client_id}},
       2000ms);
@@ -359,25 +360,15 @@ protected:
     if (mock_)
       mock_logs_ += "---- mock pid " + std::to_string(mock_->pid())
                     + " ----\n" + mock_->log();
-    auto exe = std::filesystem::path{server_process::default_executable()}
-                 .parent_path()
-               / "parley-mock-llm";
     // A stream of 4 x 20 ms: long enough for a kill right after the first
     // delta to land mid-stream (parley forwards deltas with some delay, see
     // the test's summary line for how many answers were interrupted).
-    mock_ = std::make_unique<server_process>(
-      exe.string(),
+    mock_.reset();
+    mock_ = std::make_unique<mock_llm_process>(
       std::vector<std::string>{"--chunks", "4", "--chunk-delay-ms", "20",
-                               "--protocol", "websocket", "--host",
-                               "127.0.0.1", "--port", std::to_string(port)});
-    static const std::regex pattern{R"(mock llm listening on [^\s]+:([0-9]+))"};
-    auto line = mock_->wait_for_line(pattern, 10000ms);
-    if (!line)
-      throw std::runtime_error("the mock LLM did not start on port "
-                               + std::to_string(port) + ":\n" + mock_->log());
-    std::smatch match;
-    std::regex_search(*line, match, pattern);
-    return static_cast<std::uint16_t>(std::stoul(match[1].str()));
+                               "--protocol", "websocket"},
+      port);
+    return mock_->port();
   }
 
   /// Parley with a short reconnect backoff (environment only, no flags).
@@ -422,7 +413,7 @@ protected:
   }
 
   std::unique_ptr<server_process> parley_;
-  std::unique_ptr<server_process> mock_;
+  std::unique_ptr<mock_llm_process> mock_;
   std::string mock_logs_;
   reply_counter counter_;
   std::vector<std::unique_ptr<chaos_client>> clients_;

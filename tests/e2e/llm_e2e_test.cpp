@@ -2,15 +2,13 @@
 // its place), switching to the fallback when the LLM goes away and back when
 // it returns, without restarting.
 
-#include <filesystem>
-#include <regex>
-
 #include <gtest/gtest.h>
 
 #include <soci/soci.h>
 
 #include "storage/database.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
+#include "tests/support/mock_llm_process.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -32,19 +30,9 @@ protected:
   std::uint16_t start_mock(std::vector<std::string> args,
                            std::uint16_t port = 0,
                            const std::string& protocol = "websocket") {
-    auto exe = std::filesystem::path{server_process::default_executable()}
-                 .parent_path()
-               / "parley-mock-llm";
-    args.insert(args.end(), {"--protocol", protocol, "--host", "127.0.0.1",
-                             "--port", std::to_string(port)});
-    mock_ = std::make_unique<server_process>(exe.string(), args);
-    static const std::regex pattern{R"(mock llm listening on [^\s]+:([0-9]+))"};
-    auto line = mock_->wait_for_line(pattern, 10000ms);
-    if (!line)
-      throw std::runtime_error("the mock LLM did not start:\n" + mock_->log());
-    std::smatch match;
-    std::regex_search(*line, match, pattern);
-    return static_cast<std::uint16_t>(std::stoul(match[1].str()));
+    args.insert(args.end(), {"--protocol", protocol});
+    mock_ = std::make_unique<mock_llm_process>(std::move(args), port);
+    return mock_->port();
   }
 
   json mock_stats(std::uint16_t port) {
@@ -58,30 +46,19 @@ protected:
       << server().log();
   }
 
-  /// Sends a message and reads through its answer, deltas included.
-  exchange ask(ws_client& client, const std::string& text,
-               const std::string& id) {
-    client.send_text(json{{"type", "message"}, {"text", text}, {"id", id}}
-                       .dump());
-    exchange result;
-    result.frames = client.read_until_type("message", frame_timeout);
-    for (const auto& frame : result.frames)
-      if (type_of(frame) == "ack")
-        result.ack = frame;
-    result.reply = result.frames.back();
-    if (result.ack.is_null()
-        || result.reply["reply_to"] != result.ack["message_id"])
-      throw std::runtime_error("no ack or a reply to something else:\n"
-                               + dump(result.frames));
-    return result;
+  /// These tests are about the LLM connection: the rules route, so each
+  /// message is one LLM request (the LLM's own routing is tested in
+  /// agent_llm_e2e_test).
+  void start_parley(const std::vector<std::string>& args) {
+    start_server(args, {{"AGENT_ROUTER", "rules"}});
   }
 
-  std::unique_ptr<server_process> mock_;
+  std::unique_ptr<mock_llm_process> mock_;
 };
 
 TEST_F(llm_e2e, answers_stream_from_the_llm_over_one_connection) {
   auto port = start_mock({"--chunks", "3"});
-  start_server({"--llm-url",
+  start_parley({"--llm-url",
                 "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
   await_llm();
   ws_client client;
@@ -118,7 +95,7 @@ TEST_F(llm_e2e, answers_stream_from_the_llm_over_one_connection) {
 
 TEST_F(llm_e2e, the_fallback_answers_while_the_llm_is_gone) {
   auto port = start_mock({});
-  start_server({"--llm-url",
+  start_parley({"--llm-url",
                 "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
   await_llm();
   ws_client client;
@@ -163,7 +140,7 @@ TEST_F(llm_e2e, the_fallback_answers_while_the_llm_is_gone) {
 
 TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {
   auto port = start_mock({"--chunks", "20", "--chunk-delay-ms", "100"});
-  start_server({"--llm-url",
+  start_parley({"--llm-url",
                 "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
   await_llm();
   ws_client client;
@@ -189,7 +166,7 @@ TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {
 // fallback is asked.
 TEST_F(llm_e2e, a_refused_request_is_tried_again) {
   auto port = start_mock({"--fail-nth", "1"});
-  start_server({"--llm-url",
+  start_parley({"--llm-url",
                 "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
   await_llm();
   ws_client client;
@@ -277,7 +254,7 @@ TEST_F(llm_e2e, answers_from_an_openai_compatible_server) {
   auto port = start_mock({"--chunks", "3", "--status", "429",
                           "--status-count", "1"},
                          0, "openai");
-  start_server({"--llm-provider", "openai", "--llm-url",
+  start_parley({"--llm-provider", "openai", "--llm-url",
                 "http://127.0.0.1:" + std::to_string(port) + "/v1",
                 "--llm-model", "mock-model"});
   await_llm();
@@ -286,11 +263,8 @@ TEST_F(llm_e2e, answers_from_an_openai_compatible_server) {
   auto first = ask(client, "hello there", "o1");
   EXPECT_EQ(first.reply["source"], "llm") << dump(first.frames);
   EXPECT_EQ(first.reply["text"], "Echo: hello there") << "the 429 was retried";
-  std::string streamed;
-  for (const auto& frame : first.frames)
-    if (type_of(frame) == "delta")
-      streamed += frame["text"].get<std::string>();
-  EXPECT_EQ(streamed, "Echo: hello there") << dump(first.frames);
+  EXPECT_EQ(streamed_text(first.frames), "Echo: hello there")
+    << dump(first.frames);
   auto second = ask(client, "again", "o2");
   EXPECT_EQ(second.reply["text"], "Echo: again");
   auto stats = mock_stats(port);

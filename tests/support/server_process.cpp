@@ -280,6 +280,11 @@ server_process::wait_for_line(std::string_view substring,
 bool server_process::wait_until_listening(std::chrono::milliseconds timeout) {
   static const std::regex pattern{
     R"(listening on http://(\[[^\]]+\]|[^\s:/\[\]]+):([0-9]+))"};
+  return wait_for_address(pattern, timeout);
+}
+
+bool server_process::wait_for_address(const std::regex& pattern,
+                                      std::chrono::milliseconds timeout) {
   auto line = wait_for_line(pattern, timeout);
   if (!line)
     return false;

@@ -67,7 +67,13 @@ public:
   /// server exits first.
   bool wait_until_listening(std::chrono::milliseconds timeout);
 
-  /// Valid after wait_until_listening returned true.
+  /// The same for a program that announces its address in another line:
+  /// `pattern`'s first group is HOST (brackets around an IPv6 address are
+  /// dropped) and its second PORT.
+  bool wait_for_address(const std::regex& pattern,
+                        std::chrono::milliseconds timeout);
+
+  /// Valid after wait_until_listening (or wait_for_address) returned true.
   const std::string& host() const noexcept {
     return host_;
   }

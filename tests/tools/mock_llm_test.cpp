@@ -3,19 +3,28 @@
 // protocols.
 
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <openssl/ssl.h>
 
+#include "tests/support/mock_llm_process.hpp"
+#include "tests/support/self_signed_cert.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/ws_client.hpp"
 #include "tests/tools/raw_http.hpp"
 
@@ -27,11 +36,6 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 constexpr auto frame_timeout = 5000ms;
-
-std::string mock_executable() {
-  auto parley = std::filesystem::path{server_process::default_executable()};
-  return (parley.parent_path() / "parley-mock-llm").string();
-}
 
 std::int64_t ms_since(clock_type::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,17 +56,12 @@ protected:
   }
 
   /// Starts the mock with `args` (plus --port 0 and --verbose) and waits for
-  /// its `mock llm listening on HOST:PORT` line.
+  /// its `mock llm listening on HOST:PORT` line, the whole line.
   void start(std::vector<std::string> args) {
-    args.insert(args.end(), {"--host", "127.0.0.1", "--port", "0", "--verbose"});
-    mock_ = std::make_unique<server_process>(mock_executable(), args);
-    static const std::regex pattern{R"(^mock llm listening on ([^\s]+):([0-9]+)$)"};
-    auto line = mock_->wait_for_line(pattern, 10000ms);
-    ASSERT_TRUE(line) << "no listening line; log:\n" << mock_->log();
-    std::smatch match;
-    std::regex_search(*line, match, pattern);
-    host_ = match[1].str();
-    port_ = static_cast<std::uint16_t>(std::stoul(match[2].str()));
+    args.push_back("--verbose");
+    mock_ = std::make_unique<mock_llm_process>(std::move(args));
+    host_ = mock_->host();
+    port_ = mock_->port();
   }
 
   json stats() {
@@ -163,7 +162,7 @@ protected:
     }
   }
 
-  std::unique_ptr<server_process> mock_;
+  std::unique_ptr<mock_llm_process> mock_;
   std::string host_;
   std::uint16_t port_ = 0;
 };
@@ -182,8 +181,10 @@ TEST_F(mock_llm, bad_options_exit_with_2) {
          {"--chunks", "0"},
          {"--tool-call", "f", "--tool-args", "[1]"},
          {"--status", "42"},
+         {"--tls-cert", "server.crt"},
+         {"--tls-key", "server.key"},
          {"--no-such-flag"}}) {
-    server_process proc{mock_executable(), args};
+    server_process proc{mock_llm_process::executable_path(), args};
     auto status = proc.wait_exit(5000ms);
     EXPECT_TRUE(status.is_exit(2))
       << args.front() << ": " << status.to_string() << "\n" << proc.log();
@@ -840,17 +841,116 @@ TEST_F(mock_llm, restarts_on_the_same_port_after_a_kill) {
       conn.send("GET", "/v1/models");
     mock_->kill();
     mock_->wait_exit(5000ms);
-    mock_ = std::make_unique<server_process>(
-      mock_executable(),
-      std::vector<std::string>{"--protocol", protocol, "--host", "127.0.0.1",
-                               "--port", std::to_string(port)});
-    auto line = mock_->wait_for_line("mock llm listening on 127.0.0.1:"
-                                       + std::to_string(port),
-                                     10000ms);
-    ASSERT_TRUE(line) << protocol << ": " << mock_->log();
+    mock_.reset();
+    mock_ = std::make_unique<mock_llm_process>(
+      std::vector<std::string>{"--protocol", protocol}, port);
+    ASSERT_EQ(mock_->port(), port) << protocol << ": " << mock_->log();
     EXPECT_EQ(stats()["accepted"], 1) << protocol;
     mock_->terminate();
     EXPECT_TRUE(mock_->wait_exit(5000ms).is_exit(0)) << protocol;
+  }
+}
+
+// -- TLS (--tls-cert, --tls-key) ---------------------------------------------
+
+/// What https_get got: the error that ended the read (eof after a
+/// close_notify) and everything read before it.
+struct tls_exchange {
+  boost::system::error_code ec;
+  std::string response;
+};
+
+/// One GET (Connection: close) over TLS to 127.0.0.1:`port`, with SNI
+/// `server_name` and the certificate verified against `ca_file` alone;
+/// reads until the server ends the stream. Bounded by `timeout`.
+tls_exchange https_get(std::uint16_t port, const std::string& server_name,
+                       const std::string& ca_file, const std::string& target,
+                       std::chrono::milliseconds timeout = frame_timeout) {
+  namespace net = boost::asio;
+  namespace ssl = net::ssl;
+  net::io_context io;
+  ssl::context ctx{ssl::context::tls_client};
+  ctx.load_verify_file(ca_file);
+  ctx.set_verify_mode(ssl::verify_peer);
+  ssl::stream<net::ip::tcp::socket> stream{io, ctx};
+  SSL_set_tlsext_host_name(stream.native_handle(), server_name.c_str());
+  stream.set_verify_callback(ssl::host_name_verification(server_name));
+  stream.next_layer().connect(
+    {net::ip::make_address("127.0.0.1"), port});
+  auto request = "GET " + target + " HTTP/1.1\r\nHost: " + server_name
+                 + "\r\nConnection: close\r\n\r\n";
+  tls_exchange result;
+  result.ec = net::error::timed_out;
+  stream.async_handshake(ssl::stream_base::client, [&](auto ec) {
+    if (ec) {
+      result.ec = ec;
+      return;
+    }
+    net::async_write(stream, net::buffer(request), [&](auto ec, auto) {
+      if (ec) {
+        result.ec = ec;
+        return;
+      }
+      net::async_read(stream, net::dynamic_buffer(result.response),
+                      [&](auto ec, auto) { result.ec = ec; });
+    });
+  });
+  io.run_for(timeout);
+  return result;
+}
+
+TEST_F(mock_llm, tls_serves_https_with_its_certificate_and_ends_cleanly) {
+  temp_dir tmp{"parley-mock-tls"};
+  auto cert = make_self_signed_cert(tmp.path());
+  start({"--protocol", "openai", "--tls-cert", cert.cert_file.string(),
+         "--tls-key", cert.key_file.string()});
+  auto got = https_get(port_, "localhost", cert.cert_file.string(), "/stats");
+  // eof, not stream_truncated: the mock said close_notify before it left.
+  EXPECT_EQ(got.ec, boost::asio::error::eof) << got.ec.message();
+  ASSERT_EQ(got.response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got.response;
+  auto body = json::parse(got.response.substr(got.response.find("\r\n\r\n")));
+  EXPECT_EQ(body["tls"], true) << body.dump();
+  EXPECT_EQ(body["tls_handshakes"], 1) << body.dump();
+  EXPECT_EQ(body["tls_failures"], 0) << body.dump();
+  EXPECT_TRUE(mock_->wait_for_line(
+    "tls handshake done (TLSv1.3, sni localhost)", frame_timeout))
+    << mock_->log();
+}
+
+TEST_F(mock_llm, tls_refuses_plain_http_and_counts_the_failure) {
+  temp_dir tmp{"parley-mock-tls"};
+  auto cert = make_self_signed_cert(tmp.path());
+  start({"--protocol", "websocket", "--tls-cert", cert.cert_file.string(),
+         "--tls-key", cert.key_file.string()});
+  EXPECT_THROW(http_get(host_, port_, "/stats"), ws_error);
+  ASSERT_TRUE(mock_->wait_for_line("tls handshake failed", frame_timeout))
+    << mock_->log();
+  auto got = https_get(port_, "localhost", cert.cert_file.string(), "/stats");
+  ASSERT_EQ(got.response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got.response;
+  auto body = json::parse(got.response.substr(got.response.find("\r\n\r\n")));
+  EXPECT_EQ(body["protocol"], "websocket") << body.dump();
+  EXPECT_EQ(body["tls_failures"], 1) << body.dump();
+  EXPECT_EQ(body["tls_handshakes"], 1) << body.dump();
+  EXPECT_EQ(body["accepted"], 2) << body.dump();
+}
+
+TEST_F(mock_llm, tls_files_that_cannot_be_loaded_exit_with_1) {
+  temp_dir tmp{"parley-mock-tls"};
+  auto cert = make_self_signed_cert(tmp.path());
+  auto other = make_self_signed_cert(tmp.path(), {"localhost"}, "other");
+  for (auto files : std::vector<std::pair<std::string, std::string>>{
+         {(tmp / "missing.crt").string(), cert.key_file.string()},
+         {cert.cert_file.string(), (tmp / "missing.key").string()},
+         {cert.key_file.string(), cert.key_file.string()},
+         {cert.cert_file.string(), other.key_file.string()}}) {
+    server_process proc{mock_llm_process::executable_path(),
+                        {"--tls-cert", files.first, "--tls-key", files.second,
+                         "--port", "0"}};
+    auto status = proc.wait_exit(5000ms);
+    EXPECT_TRUE(status.is_exit(1))
+      << files.first << " " << files.second << ": " << status.to_string()
+      << "\n" << proc.log();
+    EXPECT_EQ(proc.log().find("listening"), std::string::npos) << proc.log();
   }
 }
 

@@ -7,14 +7,14 @@
 //
 // The retry of a request on a connection the server closed at the very
 // moment it was reused cannot be timed with the mock, so a scripted raw
-// server plays that part. https has no end-to-end test (the mock speaks no
-// TLS); the TLS path is compiled, and run against the mock's plain port,
-// where its handshake must fail.
+// server plays that part. Here https runs only against the mock's plain
+// port, where its handshake must fail; tests/e2e/llm_tls_e2e_test.cpp
+// covers https against the mock serving TLS (verified certificates,
+// keep-alive, refusals).
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <functional>
 #include <future>
 #include <memory>
@@ -36,7 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/llm_config.hpp"
-#include "tests/support/server_process.hpp"
+#include "tests/support/mock_llm_process.hpp"
 #include "tests/support/ws_client.hpp"
 #include "transport/llm_http_client.hpp"
 
@@ -51,11 +51,6 @@ namespace llm = parley::llm;
 namespace {
 
 constexpr auto wait_timeout = 5000ms;
-
-std::string mock_executable() {
-  auto parley = std::filesystem::path{server_process::default_executable()};
-  return (parley.parent_path() / "parley-mock-llm").string();
-}
 
 /// What one request's callbacks saw, for the test thread to wait on.
 struct recorder {
@@ -245,16 +240,9 @@ protected:
   }
 
   void start_mock(std::vector<std::string> args) {
-    args.insert(args.end(), {"--protocol", "openai", "--host", "127.0.0.1",
-                             "--port", "0", "--verbose"});
-    mock_ = std::make_unique<server_process>(mock_executable(), args);
-    static const std::regex pattern{
-      R"(^mock llm listening on ([^\s]+):([0-9]+)$)"};
-    auto line = mock_->wait_for_line(pattern, 10000ms);
-    ASSERT_TRUE(line) << "no listening line; log:\n" << mock_->log();
-    std::smatch match;
-    std::regex_search(*line, match, pattern);
-    port_ = static_cast<std::uint16_t>(std::stoul(match[2].str()));
+    args.insert(args.end(), {"--protocol", "openai", "--verbose"});
+    mock_ = std::make_unique<mock_llm_process>(std::move(args));
+    port_ = mock_->port();
   }
 
   llm_endpoint mock_endpoint() const {
@@ -267,7 +255,7 @@ protected:
     return json::parse(res.body);
   }
 
-  std::unique_ptr<server_process> mock_;
+  std::unique_ptr<mock_llm_process> mock_;
   std::uint16_t port_ = 0;
 };
 

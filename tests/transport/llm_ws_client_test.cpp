@@ -4,18 +4,16 @@
 // its handle, the thread ends exactly when no handler is left, which proves
 // that nothing can call back any more (and that nothing leaked).
 //
-// wss:// has no end-to-end test (the mock speaks no TLS); the TLS path is
-// compiled, and run against the mock's plain port, where its handshake must
-// fail without on_open.
+// Here wss:// runs only against the mock's plain port, where its handshake
+// must fail without on_open; tests/e2e/llm_tls_e2e_test.cpp covers wss://
+// against the mock serving TLS (verified certificates, SNI, refusals).
 
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <thread>
 #include <variant>
@@ -30,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/llm_config.hpp"
-#include "tests/support/server_process.hpp"
+#include "tests/support/mock_llm_process.hpp"
 #include "tests/support/ws_client.hpp"
 #include "transport/custom_llm_protocol.hpp"
 #include "transport/llm_ws_client.hpp"
@@ -47,11 +45,6 @@ namespace custom = parley::llm::custom;
 namespace {
 
 constexpr auto wait_timeout = 5000ms;
-
-std::string mock_executable() {
-  auto parley = std::filesystem::path{server_process::default_executable()};
-  return (parley.parent_path() / "parley-mock-llm").string();
-}
 
 /// What the callbacks saw, for the test thread to wait on.
 struct recorder {
@@ -234,16 +227,9 @@ protected:
   }
 
   void start_mock(std::vector<std::string> args) {
-    args.insert(args.end(), {"--protocol", "websocket", "--host", "127.0.0.1",
-                             "--port", "0", "--verbose"});
-    mock_ = std::make_unique<server_process>(mock_executable(), args);
-    static const std::regex pattern{
-      R"(^mock llm listening on ([^\s]+):([0-9]+)$)"};
-    auto line = mock_->wait_for_line(pattern, 10000ms);
-    ASSERT_TRUE(line) << "no listening line; log:\n" << mock_->log();
-    std::smatch match;
-    std::regex_search(*line, match, pattern);
-    port_ = static_cast<std::uint16_t>(std::stoul(match[2].str()));
+    args.insert(args.end(), {"--protocol", "websocket", "--verbose"});
+    mock_ = std::make_unique<mock_llm_process>(std::move(args));
+    port_ = mock_->port();
   }
 
   llm_endpoint mock_endpoint() const {
@@ -256,7 +242,7 @@ protected:
     return json::parse(res.body);
   }
 
-  std::unique_ptr<server_process> mock_;
+  std::unique_ptr<mock_llm_process> mock_;
   std::uint16_t port_ = 0;
 };
 

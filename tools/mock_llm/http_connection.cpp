@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -68,10 +69,16 @@ struct chat_job {
   bool drop_at_end = false; // --close-mid-stream: no final chunk
 };
 
-class http_connection : public std::enable_shared_from_this<http_connection> {
+/// One class for plain TCP (Stream = tcp_stream) and TLS
+/// (ssl_stream<tcp_stream>, after the handshake).
+template <class Stream>
+class http_connection
+  : public std::enable_shared_from_this<http_connection<Stream>> {
 public:
-  http_connection(net::ip::tcp::socket&& socket, mock_state& state)
-    : stream_(std::move(socket)), timer_(stream_.get_executor()),
+  static constexpr bool tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  http_connection(Stream&& stream, mock_state& state)
+    : stream_(std::move(stream)), timer_(stream_.get_executor()),
       state_(state) {
     // nop
   }
@@ -81,8 +88,18 @@ public:
   }
 
 private:
+  std::shared_ptr<http_connection> self() {
+    return this->shared_from_this();
+  }
+
   const options& opts() const noexcept {
     return state_.opts();
+  }
+
+  /// The TCP layer: its deadline bounds reads and writes, its socket is
+  /// what the hang-up watch and the shutdown use.
+  beast::tcp_stream& tcp() {
+    return beast::get_lowest_layer(stream_);
   }
 
   void do_read() {
@@ -90,12 +107,12 @@ private:
     parser_->body_limit(max_body_bytes);
     auto idle = opts().idle_timeout_ms;
     if (idle == 0)
-      stream_.expires_never();
+      tcp().expires_never();
     else
-      stream_.expires_after(std::chrono::milliseconds{idle});
+      tcp().expires_after(std::chrono::milliseconds{idle});
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&http_connection::on_read,
-                                               shared_from_this()));
+                                               self()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -176,10 +193,16 @@ private:
 
   void upgrade(request req) {
     if (state_.authorize(authorization_of(req))) {
-      // The socket now belongs to the WebSocket; this connection ends here.
-      stream_.expires_never();
-      start_ws_connection(stream_.release_socket(), state_, std::move(slot_),
-                          std::move(req));
+      // The stream now belongs to the WebSocket; this connection ends here
+      // and must not touch it again.
+      tcp().expires_never();
+      closed_ = true;
+      if constexpr (tls)
+        start_ws_connection(std::move(stream_), state_, std::move(slot_),
+                            std::move(req));
+      else
+        start_ws_connection(beast::tcp_stream{stream_.release_socket()},
+                            state_, std::move(slot_), std::move(req));
       return;
     }
     auto res = json_response(401, req,
@@ -232,7 +255,7 @@ private:
     if (opts().latency_ms == 0)
       return respond();
     timer_.expires_after(std::chrono::milliseconds{opts().latency_ms});
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    timer_.async_wait([self = self()](beast::error_code ec) {
       if (!ec && !self->closed_)
         self->respond();
     });
@@ -328,10 +351,10 @@ private:
     sse_head_->keep_alive(job_->keep_alive);
     sse_head_->chunked(true);
     serializer_.emplace(*sse_head_);
-    stream_.expires_after(write_timeout);
+    tcp().expires_after(write_timeout);
     http::async_write_header(stream_, *serializer_,
-                             [self = shared_from_this()](beast::error_code ec,
-                                                         std::size_t) {
+                             [self = self()](beast::error_code ec,
+                                             std::size_t) {
                                if (ec)
                                  return self->fail("write failed", ec);
                                self->next_event();
@@ -345,10 +368,10 @@ private:
     if (job.next == job.events.size()) {
       if (job.drop_at_end)
         return drop();
-      stream_.expires_after(write_timeout);
+      tcp().expires_after(write_timeout);
       net::async_write(stream_, http::make_chunk_last(),
-                       [self = shared_from_this()](beast::error_code ec,
-                                                   std::size_t) {
+                       [self = self()](beast::error_code ec,
+                                       std::size_t) {
                          if (ec)
                            return self->fail("write failed", ec);
                          self->done(self->job_->keep_alive);
@@ -358,17 +381,17 @@ private:
     if (job.delay_before[job.next] && opts().chunk_delay_ms > 0) {
       job.delay_before[job.next] = false;
       timer_.expires_after(std::chrono::milliseconds{opts().chunk_delay_ms});
-      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      timer_.async_wait([self = self()](beast::error_code ec) {
         if (!ec)
           self->next_event();
       });
       return;
     }
     current_ = std::move(job.events[job.next++]);
-    stream_.expires_after(write_timeout);
+    tcp().expires_after(write_timeout);
     net::async_write(stream_, http::make_chunk(net::buffer(current_)),
-                     [self = shared_from_this()](beast::error_code ec,
-                                                 std::size_t) {
+                     [self = self()](beast::error_code ec,
+                                     std::size_t) {
                        if (ec)
                          return self->fail("write failed", ec);
                        self->next_event();
@@ -380,9 +403,9 @@ private:
   void write(response res) {
     auto sp = std::make_shared<response>(std::move(res));
     auto keep_alive = !sp->need_eof();
-    stream_.expires_after(write_timeout);
+    tcp().expires_after(write_timeout);
     http::async_write(stream_, *sp,
-                      [self = shared_from_this(), sp,
+                      [self = self(), sp,
                        keep_alive](beast::error_code ec, std::size_t) {
                         if (ec)
                           return self->fail("write failed", ec);
@@ -405,16 +428,19 @@ private:
 
   // While a chat request is answered, a client that hangs up (how OpenAI
   // clients cancel a stream) is noticed at once, not at the next write.
+  // Over TLS the socket is watched the same way: a client that sends a
+  // close_notify before it hangs up looks like a pipelined request (bytes to
+  // read) and is noticed only at the next write.
   void watch_client() {
     watching_ = true;
     auto gen = ++watch_gen_;
-    stream_.socket().async_wait(
+    tcp().socket().async_wait(
       net::socket_base::wait_read,
-      [self = shared_from_this(), gen](beast::error_code ec) {
+      [self = self(), gen](beast::error_code ec) {
         if (ec || gen != self->watch_gen_ || !self->watching_ || self->closed_)
           return;
         char c;
-        auto n = ::recv(self->stream_.socket().native_handle(), &c, 1,
+        auto n = ::recv(self->tcp().socket().native_handle(), &c, 1,
                         MSG_PEEK | MSG_DONTWAIT);
         if (n > 0) {
           // A pipelined request: the client is still there.
@@ -437,7 +463,7 @@ private:
     watching_ = false;
     ++watch_gen_;
     beast::error_code ignored;
-    stream_.socket().cancel(ignored);
+    tcp().socket().cancel(ignored);
   }
 
   void drop() {
@@ -459,16 +485,28 @@ private:
     watching_ = false;
     timer_.cancel();
     beast::error_code ignored;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    tcp().socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    tcp().socket().close(ignored);
   }
 
   void do_close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    if constexpr (tls) {
+      // close_notify first: it tells a TLS client that the end is an end,
+      // not a truncation. Bounded: the client need not answer it.
+      tcp().expires_after(write_timeout);
+      stream_.async_shutdown(
+        [self = self()](beast::error_code) {
+          beast::error_code ignored;
+          self->tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send,
+                                        ignored);
+        });
+    } else {
+      beast::error_code ignored;
+      tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   net::steady_timer timer_;
@@ -486,8 +524,17 @@ private:
 
 } // namespace
 
-void start_http_connection(net::ip::tcp::socket&& socket, mock_state& state) {
-  std::make_shared<http_connection>(std::move(socket), state)->run();
+void start_http_connection(beast::tcp_stream&& stream, mock_state& state) {
+  std::make_shared<http_connection<beast::tcp_stream>>(std::move(stream),
+                                                       state)
+    ->run();
+}
+
+void start_http_connection(beast::ssl_stream<beast::tcp_stream>&& stream,
+                           mock_state& state) {
+  std::make_shared<http_connection<beast::ssl_stream<beast::tcp_stream>>>(
+    std::move(stream), state)
+    ->run();
 }
 
 } // namespace parley::mock_llm

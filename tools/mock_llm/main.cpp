@@ -8,10 +8,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include "tools/mock_llm/http_connection.hpp"
 #include "tools/mock_llm/mock_state.hpp"
 #include "tools/mock_llm/options.hpp"
+#include "tools/mock_llm/tls_connection.hpp"
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -20,11 +23,13 @@ namespace parley::mock_llm {
 
 namespace {
 
-/// Accepts connections until the io_context stops.
+/// Accepts connections until the io_context stops; with a TLS context,
+/// every connection starts with a TLS handshake.
 class listener : public std::enable_shared_from_this<listener> {
 public:
-  listener(net::io_context& ioc, mock_state& state)
-    : acceptor_(ioc), retry_timer_(ioc), state_(state) {
+  listener(net::io_context& ioc, mock_state& state,
+           std::shared_ptr<net::ssl::context> tls)
+    : acceptor_(ioc), retry_timer_(ioc), state_(state), tls_(std::move(tls)) {
     // nop
   }
 
@@ -70,19 +75,33 @@ private:
     // Streamed chunks must leave at once, like a real server's.
     boost::system::error_code opt_ec;
     socket.set_option(tcp::no_delay(true), opt_ec);
-    start_http_connection(std::move(socket), state_);
+    if (tls_)
+      start_tls_connection(std::move(socket), *tls_, state_);
+    else
+      start_http_connection(boost::beast::tcp_stream{std::move(socket)},
+                            state_);
     do_accept();
   }
 
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
   mock_state& state_;
+  std::shared_ptr<net::ssl::context> tls_; // null: plain TCP
 };
 
 int run(const options& opts) {
   // Declared before the io_context: connections still queued in it when it
   // is destroyed release their slots in the state.
   mock_state state{opts};
+  std::shared_ptr<net::ssl::context> tls;
+  if (opts.tls()) {
+    std::string error;
+    tls = load_tls_context(opts, error);
+    if (!tls) {
+      std::cerr << "parley-mock-llm: " << error << std::endl;
+      return 1;
+    }
+  }
   net::io_context ioc{1};
   boost::system::error_code ec;
   tcp::resolver resolver{ioc};
@@ -93,7 +112,7 @@ int run(const options& opts) {
               << ec.message() << std::endl;
     return 1;
   }
-  auto acceptor = std::make_shared<listener>(ioc, state);
+  auto acceptor = std::make_shared<listener>(ioc, state, std::move(tls));
   auto ep = results.begin()->endpoint();
   if (auto err = acceptor->open(ep)) {
     std::cerr << "parley-mock-llm: cannot listen on " << opts.host << ":"

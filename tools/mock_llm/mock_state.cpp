@@ -51,7 +51,10 @@ std::string mock_state::stats_json() const {
                   {"with", with_key_},
                   {"without", without_key_}};
   json stats{{"protocol", to_string(opts_.protocol)},
+             {"tls", opts_.tls()},
              {"accepted", accepted_},
+             {"tls_handshakes", tls_handshakes_},
+             {"tls_failures", tls_failures_},
              {"connections", connections_},
              {"open_connections", open_connections_},
              {"requests", requests_},

@@ -55,6 +55,11 @@ public:
     ++dropped_;
   }
 
+  /// A TLS handshake (with --tls-cert) succeeded or failed.
+  void tls_handshake(bool ok) noexcept {
+    ++(ok ? tls_handshakes_ : tls_failures_);
+  }
+
   /// The body of GET /stats.
   std::string stats_json() const;
 
@@ -72,6 +77,8 @@ private:
   std::uint64_t health_checks_ = 0;
   std::uint64_t cancelled_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t tls_handshakes_ = 0;
+  std::uint64_t tls_failures_ = 0;
   std::uint64_t unauthorized_ = 0;
   std::uint64_t with_key_ = 0;
   std::uint64_t without_key_ = 0;

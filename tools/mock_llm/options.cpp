@@ -85,7 +85,12 @@ parse_result parse_options(int argc, char** argv) {
      po::value(&opts.idle_timeout_ms)->default_value(opts.idle_timeout_ms),
      "close a connection idle this long (0: never)")
     ("verbose,v", po::bool_switch(&opts.verbose),
-     "log each request to stderr");
+     "log each request to stderr")
+    ("tls-cert", po::value(&opts.tls_cert),
+     "serve TLS only (https, wss) with this PEM certificate (chain); needs "
+     "--tls-key")
+    ("tls-key", po::value(&opts.tls_key),
+     "the PEM private key of --tls-cert");
   // clang-format on
   po::variables_map vm;
   try {
@@ -131,6 +136,8 @@ parse_result parse_options(int argc, char** argv) {
   if (vm.count("reply"))
     opts.reply = reply;
   opts.usage_chunk = vm.count("no-usage-chunk") == 0;
+  if (opts.tls_cert.empty() != opts.tls_key.empty())
+    return usage_error("--tls-cert and --tls-key go together");
   parse_result result;
   result.opts = std::move(opts);
   return result;

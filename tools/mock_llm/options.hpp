@@ -37,6 +37,14 @@ struct options {
   bool usage_chunk = true;
   std::uint32_t idle_timeout_ms = 300000;
   bool verbose = false;
+  // Both set: serve TLS only (https, wss) with this PEM certificate (chain)
+  // and key.
+  std::string tls_cert;
+  std::string tls_key;
+
+  bool tls() const noexcept {
+    return !tls_cert.empty();
+  }
 };
 
 /// The outcome of parse_options: either options to run with, or a text to

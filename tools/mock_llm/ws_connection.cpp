@@ -14,6 +14,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "tools/mock_llm/wire.hpp"
 
@@ -34,14 +35,16 @@ constexpr std::size_t max_frame_bytes = 16 * 1024 * 1024;
 /// One connection of the custom WebSocket protocol. Several chat requests
 /// may be in flight at once, each with its own timer; all frames go through
 /// one queue with one async_write in flight. The mock runs a single io
-/// thread, which serializes the handlers without a strand.
-class ws_connection : public std::enable_shared_from_this<ws_connection> {
+/// thread, which serializes the handlers without a strand. One class for
+/// plain TCP (NextLayer = tcp_stream) and TLS (ssl_stream<tcp_stream>).
+template <class NextLayer>
+class ws_connection
+  : public std::enable_shared_from_this<ws_connection<NextLayer>> {
 public:
   using request = beast::http::request<beast::http::string_body>;
 
-  ws_connection(net::ip::tcp::socket&& socket, mock_state& state,
-                connection_slot slot)
-    : ws_(std::move(socket)), state_(state), slot_(std::move(slot)) {
+  ws_connection(NextLayer&& stream, mock_state& state, connection_slot slot)
+    : ws_(std::move(stream)), state_(state), slot_(std::move(slot)) {
     // nop
   }
 
@@ -59,10 +62,14 @@ public:
       }));
     ws_.read_message_max(max_frame_bytes);
     ws_.async_accept(req, beast::bind_front_handler(&ws_connection::on_accept,
-                                                    shared_from_this()));
+                                                    self()));
   }
 
 private:
+  std::shared_ptr<ws_connection> self() {
+    return this->shared_from_this();
+  }
+
   /// A chat request in flight.
   struct reply {
     json id;
@@ -87,7 +94,7 @@ private:
 
   void do_read() {
     ws_.async_read(buffer_, beast::bind_front_handler(&ws_connection::on_read,
-                                                      shared_from_this()));
+                                                      self()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -159,7 +166,7 @@ private:
   void schedule(std::uint64_t key, std::uint32_t delay_ms) {
     auto& timer = *in_flight_.at(key).timer;
     timer.expires_after(std::chrono::milliseconds{delay_ms});
-    timer.async_wait([self = shared_from_this(), key](beast::error_code ec) {
+    timer.async_wait([self = self(), key](beast::error_code ec) {
       if (!ec)
         self->step(key);
     });
@@ -203,7 +210,7 @@ private:
     finish(it, "completed");
   }
 
-  void finish(std::map<std::uint64_t, reply>::iterator it,
+  void finish(typename std::map<std::uint64_t, reply>::iterator it,
               const std::string& finish_reason) {
     auto& r = it->second;
     ws_final out;
@@ -269,7 +276,7 @@ private:
     ws_.text(true);
     ws_.async_write(net::buffer(queue_.front()),
                     beast::bind_front_handler(&ws_connection::on_write,
-                                              shared_from_this()));
+                                              self()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -311,7 +318,7 @@ private:
     in_flight_.clear();
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<NextLayer> ws_;
   beast::flat_buffer buffer_;
   mock_state& state_;
   connection_slot slot_;
@@ -326,9 +333,19 @@ private:
 } // namespace
 
 void start_ws_connection(
-  net::ip::tcp::socket&& socket, mock_state& state, connection_slot slot,
+  beast::tcp_stream&& stream, mock_state& state, connection_slot slot,
   beast::http::request<beast::http::string_body>&& req) {
-  std::make_shared<ws_connection>(std::move(socket), state, std::move(slot))
+  std::make_shared<ws_connection<beast::tcp_stream>>(std::move(stream), state,
+                                                     std::move(slot))
+    ->run(std::move(req));
+}
+
+void start_ws_connection(
+  beast::ssl_stream<beast::tcp_stream>&& stream, mock_state& state,
+  connection_slot slot,
+  beast::http::request<beast::http::string_body>&& req) {
+  std::make_shared<ws_connection<beast::ssl_stream<beast::tcp_stream>>>(
+    std::move(stream), state, std::move(slot))
     ->run(std::move(req));
 }
 
