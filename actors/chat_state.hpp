@@ -21,6 +21,8 @@ struct chat_state {
   std::int64_t user_id = 0;
   std::string intent;        // current intent (the router fills it in)
   std::string pending_slot;  // slot the agent asked for, e.g. "order_id"
+  std::int32_t low_confidence_streak = 0; // routes in a row the agent doubted
+  bool handoff = false;      // a human agent has the conversation
   std::deque<chat_turn> history;
   std::size_t history_limit = 20;
 

@@ -29,6 +29,8 @@ const char* to_string(errc code) noexcept {
       return "shutting_down";
     case errc::responder_failed:
       return "responder_failed";
+    case errc::conflict:
+      return "conflict";
   }
   return "unknown";
 }

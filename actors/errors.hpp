@@ -19,6 +19,7 @@ enum class errc : std::uint8_t {
   invalid_resume,
   shutting_down,
   responder_failed,
+  conflict, // the request does not fit the current state
 };
 
 const char* to_string(errc code) noexcept;

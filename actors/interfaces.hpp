@@ -26,7 +26,12 @@ using session_actor = caf::typed_actor<
   // From the responder: a piece of the answer to request N, streamed.
   caf::reacts_to<delta_atom, std::uint64_t, std::string>,
   // From the client: stop the answer to message M.
-  caf::reacts_to<cancel_atom, std::int64_t>>;
+  caf::reacts_to<cancel_atom, std::int64_t>,
+  // From the support team (REST): a human agent's message, and handing the
+  // conversation back to the bot. Both answer with the stored message.
+  caf::replies_to<agent_msg_atom, agent_message>::with<
+    storage::message_record>,
+  caf::replies_to<release_atom, std::int64_t>::with<storage::message_record>>;
 
 /// Owns the database; answers each request after its transaction commits.
 using persistence_actor = caf::typed_actor<
@@ -68,7 +73,12 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<settings_atom, find_atom, std::string>::with<
     storage::setting_record>,
   caf::replies_to<settings_atom, update_atom, std::string,
-                  storage::setting_patch>::with<storage::setting_record>>;
+                  storage::setting_patch>::with<storage::setting_record>,
+  // The support agent. An unknown order answers with an empty id.
+  caf::replies_to<orders_atom, find_atom, std::string>::with<
+    storage::order_record>,
+  caf::replies_to<handoffs_atom, list_atom, std::uint32_t>::with<
+    std::vector<storage::session_details>>>;
 
 /// Anything that answers a user message: the fallback now, an LLM later.
 /// A streaming responder sends `delta_atom, request_id, text` to the
@@ -77,6 +87,26 @@ using persistence_actor = caf::typed_actor<
 using responder_actor = caf::typed_actor<
   caf::replies_to<generate_atom, reply_request>::with<reply_result>,
   caf::reacts_to<cancel_atom, std::uint64_t>>;
+
+/// The support agent (the router): answers a user message by routing it,
+/// asking for missing details, calling tools and composing the answer, with
+/// the LLM when one is connected. Streamed pieces from the LLM pass through
+/// it to the session.
+using agent_actor = responder_actor::extend<
+  caf::reacts_to<delta_atom, std::uint64_t, std::string>>;
+
+/// Runs the agent's tools: arguments checked against the tool's schema, a
+/// timeout per call, each call recorded as a chat_events row.
+using tool_actor = caf::typed_actor<
+  caf::replies_to<tool_atom, tool_invocation>::with<tool_outcome>>;
+
+/// The knowledge base: search answers with the result as JSON text
+/// ({query, top_k, matches}); reload re-indexes changed files at once and
+/// answers with a summary; tick is its own periodic check of the folder.
+using knowledge_actor = caf::typed_actor<
+  caf::replies_to<search_atom, std::string, std::int32_t>::with<std::string>,
+  caf::replies_to<reload_atom>::with<std::string>,
+  caf::reacts_to<tick_atom>>;
 
 /// A connection to an LLM, as the supervisor sees it: a responder that
 /// reports its state.
@@ -107,6 +137,9 @@ using session_registry_actor = caf::typed_actor<
   caf::replies_to<count_atom>::with<std::uint64_t>,
   caf::replies_to<drain_atom>::with<std::uint64_t>,
   caf::replies_to<chat_atom, chat_request>::with<chat_exchange>,
+  caf::replies_to<agent_msg_atom, agent_message>::with<
+    storage::message_record>,
+  caf::replies_to<release_atom, std::int64_t>::with<storage::message_record>,
   caf::reacts_to<remove_atom, std::int64_t>>;
 
 /// Owns the long-lived actors and restarts them when they die.

@@ -60,6 +60,43 @@ llm::http_request_callbacks callbacks_for(self_pointer self,
   return result;
 }
 
+/// What the agent adds: the tools it offers, which one it forces, and the
+/// earlier rounds of the tool loop as assistant tool calls followed by one
+/// `tool` message per result.
+void add_tools(llm::openai::chat_request& request, const reply_request& in) {
+  using llm::openai::tool_choice_mode;
+  if (!in.tools.empty()) {
+    auto tools = nlohmann::json::parse(in.tools, nullptr, false);
+    if (tools.is_array())
+      for (const auto& tool : tools) {
+        const auto& fn = tool.contains("function") ? tool["function"] : tool;
+        if (!fn.is_object() || !fn.contains("name") || !fn["name"].is_string())
+          continue;
+        request.tools.push_back(llm::openai::tool_definition{
+          fn["name"].get<std::string>(), fn.value("description", std::string{}),
+          fn.value("parameters", nlohmann::json(nullptr))});
+      }
+  }
+  if (in.tool_choice.empty() || in.tool_choice == "auto")
+    request.tool_choice.mode = tool_choice_mode::automatic;
+  else if (in.tool_choice == "none")
+    request.tool_choice.mode = tool_choice_mode::none;
+  else if (in.tool_choice == "required")
+    request.tool_choice.mode = tool_choice_mode::required;
+  else
+    request.tool_choice = llm::openai::tool_choice::forced(in.tool_choice);
+  for (const auto& round : in.rounds) {
+    llm::openai::chat_message call{"assistant", round.text, std::nullopt, {}};
+    for (const auto& c : round.calls)
+      call.tool_calls.push_back(llm::tool_call{c.id, c.name,
+                                                       c.arguments});
+    request.history.push_back(std::move(call));
+    for (const auto& out : round.outputs)
+      request.history.push_back(
+        llm::openai::chat_message{"tool", out.content, out.tool_call_id, {}});
+  }
+}
+
 void send_request(self_pointer self, const std::string& id) {
   auto& st = self->state;
   auto& p = st.pending.at(id);
@@ -67,12 +104,16 @@ void send_request(self_pointer self, const std::string& id) {
   p.status = 0;
   p.body.clear();
   p.stream_error.clear();
+  p.tool_calls = llm::openai::tool_call_assembler{};
   llm::openai::chat_request request;
   request.model = st.config.model;
-  request.system_prompt = system_prompt;
+  request.system_prompt = p.request.system_prompt.empty()
+                            ? std::string{system_prompt}
+                            : p.request.system_prompt;
   request.history = llm::openai::messages_from(p.request.history);
   request.history.push_back(
     llm::openai::chat_message{"user", p.request.text, std::nullopt, {}});
+  add_tools(request, p.request);
   request.stream = st.config.stream;
   request.max_tokens = static_cast<std::int64_t>(st.config.max_tokens);
   request.temperature = st.config.temperature;
@@ -157,6 +198,9 @@ void finish(self_pointer self, const std::string& id) {
     if (auto* c = std::get_if<llm::openai::completion>(&parsed)) {
       result.text = c->text;
       result.finish_reason = c->finish_reason;
+      for (auto& call : c->tool_calls)
+        result.tool_calls.push_back(
+          tool_call_info{call.id, call.name, call.arguments});
       if (c->usage)
         result.tokens_used = static_cast<std::int32_t>(c->usage->total_tokens);
     } else {
@@ -168,6 +212,17 @@ void finish(self_pointer self, const std::string& id) {
     result.text = p.text;
     result.finish_reason = p.finish_reason;
     result.tokens_used = static_cast<std::int32_t>(p.tokens);
+    if (!p.tool_calls.empty()) {
+      auto calls = p.tool_calls.finish();
+      if (auto* bad = std::get_if<llm::malformed>(&calls))
+        return fail(self, id,
+                    llm::transport_failure(llm::failure_kind::server_error,
+                                           "malformed tool call: "
+                                             + bad->reason));
+      for (auto& call : std::get<std::vector<llm::tool_call>>(calls))
+        result.tool_calls.push_back(
+          tool_call_info{call.id, call.name, call.arguments});
+    }
   }
   if (auto filtered = llm::openai::classify_finish_reason(result.finish_reason))
     return fail(self, id, *filtered);
@@ -253,6 +308,8 @@ llm_openai_fun(self_pointer self, llm_config config,
           p.finish_reason = chunk->finish_reason;
         if (chunk->usage)
           p.tokens = chunk->usage->total_tokens;
+        if (!chunk->tool_calls.empty())
+          p.tool_calls.add(*chunk);
         if (!chunk->text.empty()) {
           p.text += chunk->text;
           self->send(p.requester, delta_atom_v, p.request.request_id,

@@ -13,6 +13,7 @@
 #include "actors/circuit_breaker.hpp"
 #include "actors/interfaces.hpp"
 #include "config/llm_config.hpp"
+#include "transport/openai_protocol.hpp"
 
 namespace parley {
 
@@ -36,6 +37,7 @@ struct openai_pending {
   std::string finish_reason;
   std::int64_t tokens = 0;
   std::string stream_error; // an error reported inside the stream
+  llm::openai::tool_call_assembler tool_calls; // streamed tool-call pieces
 };
 
 struct llm_openai_state {

@@ -57,6 +57,17 @@ void send_wire(self_pointer self, const std::string& id,
                           {"intent", request.intent},
                           {"pending_slot", request.pending_slot}};
   wire.settings = settings_of(st.config);
+  // The agent's tools and the results of earlier rounds.
+  if (!request.tools.empty())
+    wire.tools = nlohmann::json::parse(request.tools, nullptr, false);
+  if (wire.tools.is_discarded())
+    wire.tools = nullptr;
+  wire.tool_choice = request.tool_choice;
+  wire.system_prompt = request.system_prompt;
+  for (const auto& round : request.rounds)
+    for (const auto& out : round.outputs)
+      wire.tool_results.push_back(
+        llm::custom::tool_result{out.tool_call_id, out.name, out.content});
   st.client->send(llm::custom::build_request(wire));
   self->delayed_send(self, st.config.timeout, expire_atom_v, id);
 }
@@ -119,6 +130,9 @@ void on_frame(self_pointer self, const std::string& text) {
     result.tokens_used = static_cast<std::int32_t>(r->tokens_used);
     result.model = r->model.empty() ? st.config.model : r->model;
     result.finish_reason = r->finish_reason;
+    for (auto& call : r->tool_calls)
+      result.tool_calls.push_back(
+        tool_call_info{call.id, call.name, call.arguments});
     i->second.promise.deliver(std::move(result));
     st.pending.erase(i);
     st.breaker->record_success(std::chrono::steady_clock::now());

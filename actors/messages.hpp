@@ -45,6 +45,27 @@ struct protocol_error {
   std::string message;
 };
 
+/// A tool call an LLM asked for; `arguments` is a JSON object as text.
+struct tool_call_info {
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
+/// The result of one tool call, as the LLM gets it back.
+struct tool_output {
+  std::string tool_call_id;
+  std::string name;
+  std::string content; // JSON text
+};
+
+/// One round of the tool loop: what the LLM said and called, and the results.
+struct tool_round {
+  std::string text;
+  std::vector<tool_call_info> calls;
+  std::vector<tool_output> outputs;
+};
+
 /// A request for an answer to one user message.
 struct reply_request {
   /// Unique per attempt within its session: deltas and cancels name it.
@@ -54,16 +75,55 @@ struct reply_request {
   std::string text;
   std::string intent;
   std::string pending_slot;
+  std::int32_t low_confidence_streak = 0;
   std::vector<chat_turn> history; // before this message, oldest first
+  // What the agent adds for an LLM; empty for a plain answer.
+  std::string system_prompt;
+  std::string tools;       // an OpenAI `tools` JSON array; empty: none
+  std::string tool_choice; // "", "auto", "none", "required" or a tool name
+  std::vector<tool_round> rounds; // earlier rounds of this answer's tool loop
 };
 
 /// A responder's answer.
 struct reply_result {
   std::string text;
-  std::string source;        // "fallback", "llm", ...
+  std::string source;        // "fallback", "llm", "agent", ...
   std::int32_t tokens_used = 0;
   std::string model;
-  std::string finish_reason; // "completed", ...
+  std::string finish_reason; // "completed", "tool_calls", ...
+  std::vector<tool_call_info> tool_calls; // an LLM asking for tools
+  // What the agent decided, for the session to keep (and store with the
+  // answer): the conversation state after this answer.
+  bool has_state = false;
+  std::string intent;
+  std::string pending_slot;
+  std::int32_t low_confidence_streak = 0;
+  std::string session_status; // "handoff" when a human takes over
+};
+
+/// A tool call to run for a session.
+struct tool_invocation {
+  std::int64_t session_id = 0;
+  std::string call_id;
+  std::string name;
+  std::string arguments; // JSON object text
+};
+
+/// What a tool answered. A failed call (bad arguments, timeout, storage
+/// down) is not an error message but ok=false with a JSON `error` the LLM
+/// can read.
+struct tool_outcome {
+  std::string name;
+  bool ok = false;
+  std::string content; // JSON text
+  std::int64_t duration_ms = 0;
+};
+
+/// A human agent's reply to a session (POST /api/sessions/{id}/agent-message).
+struct agent_message {
+  std::int64_t session_id = 0;
+  std::string text;
+  std::string agent_name;
 };
 
 /// A chat message that arrived over REST (POST /api/chat/send): answered
@@ -135,16 +195,53 @@ typename Inspector::result_type inspect(Inspector& f, chat_turn& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tool_call_info& x) {
+  return f(caf::meta::type_name("tool_call_info"), x.id, x.name, x.arguments);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tool_output& x) {
+  return f(caf::meta::type_name("tool_output"), x.tool_call_id, x.name,
+           x.content);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tool_round& x) {
+  return f(caf::meta::type_name("tool_round"), x.text, x.calls, x.outputs);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_request& x) {
   return f(caf::meta::type_name("reply_request"), x.request_id, x.session_id,
-           x.reply_to,
-           x.text, x.intent, x.pending_slot, x.history);
+           x.reply_to, x.text, x.intent, x.pending_slot,
+           x.low_confidence_streak, x.history, x.system_prompt, x.tools,
+           x.tool_choice, x.rounds);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_result& x) {
   return f(caf::meta::type_name("reply_result"), x.text, x.source,
-           x.tokens_used, x.model, x.finish_reason);
+           x.tokens_used, x.model, x.finish_reason, x.tool_calls, x.has_state,
+           x.intent, x.pending_slot, x.low_confidence_streak,
+           x.session_status);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tool_invocation& x) {
+  return f(caf::meta::type_name("tool_invocation"), x.session_id, x.call_id,
+           x.name, x.arguments);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tool_outcome& x) {
+  return f(caf::meta::type_name("tool_outcome"), x.name, x.ok, x.content,
+           x.duration_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_message& x) {
+  return f(caf::meta::type_name("agent_message"), x.session_id, x.text,
+           x.agent_name);
 }
 
 template <class Inspector>
@@ -193,7 +290,7 @@ typename Inspector::result_type inspect(Inspector& f, message_record& x) {
   return f(caf::meta::type_name("message_record"), x.id, x.session_id,
            x.user_id, x.is_user, x.role, x.content, x.message_type,
            x.tokens_used, x.response_time, x.client_id, x.reply_to, x.seq,
-           x.source, x.finish_reason, x.created_at);
+           x.source, x.finish_reason, x.created_at, x.author);
 }
 
 template <class Inspector>
@@ -219,7 +316,8 @@ typename Inspector::result_type inspect(Inspector& f,
                                         new_assistant_message& x) {
   return f(caf::meta::type_name("new_assistant_message"), x.session_id,
            x.user_id, x.reply_to, x.role, x.content, x.source, x.finish_reason,
-           x.tokens_used, x.response_time, x.seq);
+           x.tokens_used, x.response_time, x.seq, x.author, x.agent_state,
+           x.session_status);
 }
 
 template <class Inspector>
@@ -231,7 +329,13 @@ typename Inspector::result_type inspect(Inspector& f, new_event& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
   return f(caf::meta::type_name("session_snapshot"), x.session, x.max_seq,
-           x.replay, x.unanswered, x.history);
+           x.replay, x.unanswered, x.history, x.agent_state);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_record& x) {
+  return f(caf::meta::type_name("order_record"), x.id, x.status, x.carrier,
+           x.tracking, x.items, x.updated_at);
 }
 
 template <class Inspector>
@@ -338,8 +442,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(parley, (parley::client_message))
   CAF_ADD_TYPE_ID(parley, (parley::protocol_error))
   CAF_ADD_TYPE_ID(parley, (parley::chat_turn))
+  CAF_ADD_TYPE_ID(parley, (parley::tool_call_info))
+  CAF_ADD_TYPE_ID(parley, (parley::tool_output))
+  CAF_ADD_TYPE_ID(parley, (parley::tool_round))
   CAF_ADD_TYPE_ID(parley, (parley::reply_request))
   CAF_ADD_TYPE_ID(parley, (parley::reply_result))
+  CAF_ADD_TYPE_ID(parley, (parley::tool_invocation))
+  CAF_ADD_TYPE_ID(parley, (parley::tool_outcome))
+  CAF_ADD_TYPE_ID(parley, (parley::agent_message))
   CAF_ADD_TYPE_ID(parley, (parley::chat_request))
   CAF_ADD_TYPE_ID(parley, (parley::chat_exchange))
   CAF_ADD_TYPE_ID(parley, (parley::service_status))
@@ -369,6 +479,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(parley, (parley::storage::message_page))
   CAF_ADD_TYPE_ID(parley, (parley::storage::setting_record))
   CAF_ADD_TYPE_ID(parley, (parley::storage::setting_patch))
+  CAF_ADD_TYPE_ID(parley, (parley::storage::order_record))
 
   CAF_ADD_ATOM(parley, parley, attach_atom, "attach")
   CAF_ADD_ATOM(parley, parley, detach_atom, "detach")
@@ -408,5 +519,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_ATOM(parley, parley, update_atom, "update")
   CAF_ADD_ATOM(parley, parley, remove_atom, "remove")
   CAF_ADD_ATOM(parley, parley, resolve_atom, "resolve")
+  CAF_ADD_ATOM(parley, parley, tool_atom, "tool")
+  CAF_ADD_ATOM(parley, parley, search_atom, "search")
+  CAF_ADD_ATOM(parley, parley, reload_atom, "reload")
+  CAF_ADD_ATOM(parley, parley, orders_atom, "orders")
+  CAF_ADD_ATOM(parley, parley, handoffs_atom, "handoffs")
+  CAF_ADD_ATOM(parley, parley, agent_msg_atom, "agent_msg")
+  CAF_ADD_ATOM(parley, parley, release_atom, "release")
+  CAF_ADD_ATOM(parley, parley, tick_atom, "tick")
 
 CAF_END_TYPE_ID_BLOCK(parley)

@@ -7,6 +7,7 @@
 #include "storage/admin_repository.hpp"
 #include "storage/chat_repository.hpp"
 #include "storage/database.hpp"
+#include "storage/order_repository.hpp"
 #include "storage/storage_error.hpp"
 
 namespace parley {
@@ -34,11 +35,13 @@ bool ensure_open(self_pointer self) {
     storage::migrate(*st.db);
     st.repo = std::make_unique<storage::chat_repository>(*st.db);
     st.admin = std::make_unique<storage::admin_repository>(*st.db);
+    st.orders = std::make_unique<storage::order_repository>(*st.db);
     if (!st.last_error.empty())
       log()->info("database {} reachable again", st.db->description());
     st.last_error.clear();
     return true;
   } catch (const storage::storage_error& err) {
+    st.orders.reset();
     st.admin.reset();
     st.repo.reset();
     st.db.reset();
@@ -54,6 +57,7 @@ void drop_connection(self_pointer self, const std::string& why) {
   auto& st = self->state;
   log()->error("database connection lost: {}", why);
   st.last_error = why;
+  st.orders.reset();
   st.admin.reset();
   st.repo.reset();
   st.db.reset();
@@ -116,7 +120,7 @@ void flush(self_pointer self) {
     return;
   }
   auto err = with_reconnect(self, [&] {
-    repositories repos{*st.repo, *st.admin};
+    repositories repos{*st.repo, *st.admin, *st.orders};
     for (auto& op : ops)
       op.run(repos);
   });
@@ -141,7 +145,7 @@ void flush(self_pointer self) {
       continue;
     }
     auto single = with_reconnect(self, [&] {
-      repositories single_repos{*st.repo, *st.admin};
+      repositories single_repos{*st.repo, *st.admin, *st.orders};
       op.run(single_repos);
     });
     if (!single) {
@@ -323,6 +327,30 @@ persistence_fun(self_pointer self, persistence_settings settings) {
         repos.admin.remove_session(id);
         return id;
       });
+    },
+    [self](orders_atom, find_atom, std::string& id)
+      -> caf::result<storage::order_record> {
+      return enqueue<storage::order_record>(
+        self, [id = std::move(id)](repositories& repos) {
+          // Not found is an empty record, not an exception: a customer's
+          // typo must not roll back the rest of the batch.
+          return repos.orders.find_order(id).value_or(storage::order_record{});
+        });
+    },
+    [self](handoffs_atom, list_atom, std::uint32_t limit)
+      -> caf::result<std::vector<storage::session_details>> {
+      return enqueue<std::vector<storage::session_details>>(
+        self, [limit](repositories& repos) {
+          storage::session_query query;
+          query.status = "handoff";
+          query.page.page = 1;
+          query.page.limit = static_cast<int>(limit);
+          std::vector<storage::session_details> result;
+          for (auto& listing : repos.admin.list_sessions(query).items)
+            result.push_back(
+              repos.admin.find_session(listing.session.id, true));
+          return result;
+        });
     },
     [self](messages_atom, list_atom, storage::message_query& query)
       -> caf::result<storage::message_page> {

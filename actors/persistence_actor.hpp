@@ -17,6 +17,7 @@ namespace storage {
 class database;
 class chat_repository;
 class admin_repository;
+class order_repository;
 } // namespace storage
 
 struct persistence_settings {
@@ -30,6 +31,7 @@ struct persistence_settings {
 struct repositories {
   storage::chat_repository& chat;
   storage::admin_repository& admin;
+  storage::order_repository& orders;
 };
 
 /// One request waiting for the next commit.
@@ -46,6 +48,7 @@ struct persistence_state {
   std::unique_ptr<storage::database> db;
   std::unique_ptr<storage::chat_repository> repo;
   std::unique_ptr<storage::admin_repository> admin;
+  std::unique_ptr<storage::order_repository> orders;
   std::vector<pending_write> batch;
   bool flush_scheduled = false;
   std::string last_error;

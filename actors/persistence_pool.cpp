@@ -120,6 +120,12 @@ persistence_pool_fun(self_pointer self, persistence_pool_settings settings) {
       auto& worker = by_text(self, key);
       return self->delegate(worker, s, a, std::move(key), std::move(x));
     },
+    [self](orders_atom o, find_atom a, std::string& id) {
+      return self->delegate(any(self), o, a, std::move(id));
+    },
+    [self](handoffs_atom h, list_atom a, std::uint32_t limit) {
+      return self->delegate(any(self), h, a, limit);
+    },
   };
 }
 

@@ -10,8 +10,16 @@ namespace parley {
 /// The current handles of the long-lived actors.
 struct services {
   persistence_actor persistence;
+  /// The LLM while its connection is open, otherwise the fallback.
   responder_actor responder;
   session_registry_actor registry;
+  /// The support agent sessions ask for answers; without one (tests of a
+  /// session alone) they ask the responder directly.
+  agent_actor agent;
+  tool_actor tools;
+  knowledge_actor knowledge;
+  /// True while `responder` is the LLM.
+  bool llm_active = false;
 };
 
 /// Where session actors and the transport find the long-lived actors. The

@@ -7,6 +7,7 @@
 #include <spdlog/logger.h>
 
 #include "actors/client_connection.hpp"
+#include "agent/conversation_state.hpp"
 #include "actors/errors.hpp"
 #include "actors/fallback_replies.hpp"
 #include "actors/resume_token.hpp"
@@ -24,8 +25,8 @@ session_state::~session_state() {
     waiting->close(close_codes::going_away, "session ended");
   // REST callers get an answer instead of a timeout.
   auto ended = make_error(errc::shutting_down, "the session ended");
-  for (auto& [request, waiter] : waiting_chats)
-    waiter.deliver(ended);
+  for (auto& op : waiting_ops)
+    op.fail(ended);
   for (auto& queued : replies)
     for (auto& waiter : queued.waiters)
       waiter.deliver(ended);
@@ -34,6 +35,9 @@ session_state::~session_state() {
 namespace {
 
 using self_pointer = session_actor::stateful_pointer<session_state>;
+
+/// The message_type of user messages written while a human has the session.
+constexpr const char* to_agent_type = "to_agent";
 
 session_actor handle_of(self_pointer self) {
   return caf::actor_cast<session_actor>(self);
@@ -118,6 +122,21 @@ void bind(self_pointer self, connection_ptr conn) {
 
 // -- answering ----------------------------------------------------------------
 
+/// Who answers user messages: the support agent, or without one the
+/// responder itself.
+responder_actor answerer(const services& svc) {
+  if (svc.agent)
+    return responder_actor{svc.agent};
+  return svc.responder;
+}
+
+/// The agent state a stored answer leaves behind.
+std::string state_payload(const chat_state& chat) {
+  return agent::conversation_state{chat.intent, chat.pending_slot,
+                                   chat.low_confidence_streak}
+    .to_json_text();
+}
+
 void pump(self_pointer self);
 
 void reply_failed(self_pointer self, const caf::error& err) {
@@ -167,12 +186,35 @@ void store_reply(self_pointer self, reply_result result) {
                         std::chrono::steady_clock::now() - question.received)
                         .count();
   row.seq = seq;
+  // The agent's new state commits with the answer that leads to it: a
+  // session resumed after a crash asks no question twice and forgets none.
+  chat_state next = st.chat;
+  if (result.has_state) {
+    next.intent = result.intent;
+    next.pending_slot = result.pending_slot;
+    next.low_confidence_streak = result.low_confidence_streak;
+    row.agent_state = state_payload(next);
+    if (result.session_status == "handoff" && !st.chat.handoff)
+      row.session_status = "handoff";
+  }
+  bool handoff = !row.session_status.empty();
   self
     ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
               std::move(row))
     .then(
-      [self, seq](storage::message_record& stored) {
+      [self, seq, next, has_state = result.has_state,
+       handoff](storage::message_record& stored) {
         auto& st = self->state;
+        if (has_state) {
+          st.chat.intent = next.intent;
+          st.chat.pending_slot = next.pending_slot;
+          st.chat.low_confidence_streak = next.low_confidence_streak;
+        }
+        if (handoff) {
+          st.chat.handoff = true;
+          st.log->info("session={} handed off to a human agent",
+                       st.chat.session_id);
+        }
         if (stored.seq == seq) {
           st.outbox.fill(seq, protocol::reply_frame(seq, stored));
         } else {
@@ -232,6 +274,7 @@ void pump(self_pointer self) {
   request.text = question.message.content;
   request.intent = st.chat.intent;
   request.pending_slot = st.chat.pending_slot;
+  request.low_confidence_streak = st.chat.low_confidence_streak;
   request.history = st.chat.history_vector();
   // A cancelled request may still answer later: its answer is ignored.
   auto current = [self, request_id] {
@@ -239,7 +282,7 @@ void pump(self_pointer self) {
     return st.generating && st.request_id == request_id;
   };
   self
-    ->request(svc->responder, st.settings.reply_timeout, generate_atom_v,
+    ->request(answerer(*svc), st.settings.reply_timeout, generate_atom_v,
               std::move(request))
     .then(
       [self, current](reply_result& result) {
@@ -308,6 +351,10 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
   row.client_id = std::move(client_id);
   row.content = std::move(text);
   row.message_type = message_type.empty() ? "text" : std::move(message_type);
+  // While a human agent has the conversation, messages are for them: stored
+  // and acknowledged, but the bot does not answer.
+  if (st.chat.handoff)
+    row.message_type = to_agent_type;
   row.seq = seq;
   auto svc = st.directory->get();
   self
@@ -329,10 +376,17 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
             st.outbox.emit([&](std::int64_t s) {
               return protocol::reply_frame(s, result.reply);
             });
-          if (waiter && result.has_reply)
+          if (waiter && (result.has_reply
+                         || stored.message_type == to_agent_type))
             waiter->deliver(chat_exchange{stored, result.reply});
           else if (waiter)
             wait_for_answer(self, stored, std::move(*waiter));
+        } else if (stored.message_type == to_agent_type) {
+          st.outbox.fill(seq, protocol::ack_frame(seq, stored.client_id,
+                                                  stored.id));
+          st.chat.remember("user", stored.content);
+          if (waiter)
+            waiter->deliver(chat_exchange{stored, {}});
         } else {
           st.outbox.fill(seq, protocol::ack_frame(seq, stored.client_id,
                                                   stored.id));
@@ -369,6 +423,89 @@ void submit_chat(self_pointer self, chat_request& request,
                  std::move(waiter));
 }
 
+// -- the support team ---------------------------------------------------------
+
+/// Stores a message from the support side (a human agent's reply, or the
+/// notice that the bot is back), with the session's new status and a fresh
+/// agent state in the same transaction, and sends it once committed.
+void post_staff_message(self_pointer self, storage::new_assistant_message row,
+                        bool handoff_after, message_promise waiter) {
+  auto& st = self->state;
+  if (st.draining) {
+    waiter.deliver(make_error(errc::shutting_down,
+                              "the server is restarting; try again"));
+    return;
+  }
+  auto seq = st.outbox.reserve();
+  ++st.pending_stores;
+  row.session_id = st.chat.session_id;
+  row.user_id = st.chat.user_id;
+  row.finish_reason = "completed";
+  row.seq = seq;
+  if (handoff_after != st.chat.handoff)
+    row.session_status = handoff_after ? "handoff" : "active";
+  // Whatever the bot was asking for is moot once a person stepped in.
+  chat_state cleared;
+  row.agent_state = state_payload(cleared);
+  auto svc = st.directory->get();
+  self
+    ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
+              std::move(row))
+    .then(
+      [self, seq, handoff_after,
+       waiter](storage::message_record& stored) mutable {
+        auto& st = self->state;
+        --st.pending_stores;
+        if (st.chat.handoff != handoff_after)
+          st.log->info("session={} {}", st.chat.session_id,
+                       handoff_after ? "taken over by a human agent"
+                                     : "handed back to the bot");
+        st.chat.handoff = handoff_after;
+        st.chat.intent.clear();
+        st.chat.pending_slot.clear();
+        st.chat.low_confidence_streak = 0;
+        st.chat.remember(stored.role, stored.content);
+        st.outbox.fill(seq, protocol::reply_frame(seq, stored));
+        waiter.deliver(stored);
+        flush_frames(self);
+        check_idle(self);
+      },
+      [self, seq, waiter](caf::error& err) mutable {
+        auto& st = self->state;
+        --st.pending_stores;
+        st.outbox.cancel(seq);
+        st.log->error("session={} storing a support message failed: {}",
+                      st.chat.session_id, describe(err));
+        waiter.deliver(err);
+        flush_frames(self);
+        check_idle(self);
+      });
+}
+
+void post_agent_message(self_pointer self, agent_message& msg,
+                        message_promise waiter) {
+  storage::new_assistant_message row;
+  row.role = "agent";
+  row.source = "agent";
+  row.author = std::move(msg.agent_name);
+  row.content = std::move(msg.text);
+  post_staff_message(self, std::move(row), true, std::move(waiter));
+}
+
+void release_to_bot(self_pointer self, message_promise waiter) {
+  auto& st = self->state;
+  if (!st.chat.handoff) {
+    waiter.deliver(make_error(errc::conflict,
+                              "the session is not with a human agent"));
+    return;
+  }
+  storage::new_assistant_message row;
+  row.role = "assistant";
+  row.source = "system";
+  row.content = st.settings.released_text;
+  post_staff_message(self, std::move(row), false, std::move(waiter));
+}
+
 // -- attaching sockets --------------------------------------------------------
 
 void start_attach(self_pointer self, connection_ptr conn,
@@ -385,15 +522,15 @@ void finish_attach(self_pointer self) {
     start_attach(self, std::move(conn), std::move(request));
     return;
   }
-  if (!st.waiting_chats.empty()) {
+  if (!st.waiting_ops.empty()) {
     if (!st.loaded) {
       load_headless(self);
       return;
     }
-    auto chats = std::move(st.waiting_chats);
-    st.waiting_chats.clear();
-    for (auto& [request, waiter] : chats)
-      submit_chat(self, request, std::move(waiter));
+    auto ops = std::move(st.waiting_ops);
+    st.waiting_ops.clear();
+    for (auto& op : ops)
+      op.run();
   }
   check_idle(self);
 }
@@ -445,6 +582,11 @@ void load_from(self_pointer self, storage::session_snapshot& snap,
   st.token_hash = snap.session.resume_token_hash;
   for (auto& row : snap.history)
     st.chat.remember(row.role, row.content);
+  auto saved = agent::conversation_state::parse(snap.agent_state);
+  st.chat.intent = saved.intent;
+  st.chat.pending_slot = saved.pending_slot;
+  st.chat.low_confidence_streak = saved.low_confidence_streak;
+  st.chat.handoff = snap.session.status == "handoff";
   st.outbox.advance_to(std::max(snap.max_seq, client_last_seq) + 1);
   for (auto& row : snap.unanswered)
     enqueue_reply(self, std::move(row));
@@ -455,7 +597,7 @@ void load_from(self_pointer self, storage::session_snapshot& snap,
 void load_headless(self_pointer self) {
   auto& st = self->state;
   st.attaching = true;
-  auto session_id = st.waiting_chats.front().first.session_id;
+  auto session_id = st.waiting_ops.front().session_id;
   auto svc = st.directory->get();
   // No replay is needed: ask for the frames after the largest seq.
   self
@@ -470,9 +612,10 @@ void load_headless(self_pointer self) {
       },
       [self](caf::error& err) {
         auto& st = self->state;
-        for (auto& [request, waiter] : st.waiting_chats)
-          waiter.deliver(err);
-        st.waiting_chats.clear();
+        auto ops = std::move(st.waiting_ops);
+        st.waiting_ops.clear();
+        for (auto& op : ops)
+          op.fail(err);
         finish_attach(self);
       });
 }
@@ -554,6 +697,22 @@ void resume_session(self_pointer self, connection_ptr conn,
       });
 }
 
+/// Runs `run` now if the session is loaded, else once it is (REST calls
+/// reach sessions that have no live actor yet).
+void when_loaded(self_pointer self, std::int64_t session_id,
+                 std::function<void()> run,
+                 std::function<void(const caf::error&)> fail) {
+  auto& st = self->state;
+  if (st.loaded && !st.attaching) {
+    run();
+    return;
+  }
+  st.waiting_ops.push_back(
+    waiting_op{session_id, std::move(run), std::move(fail)});
+  if (!st.attaching)
+    load_headless(self);
+}
+
 void start_attach(self_pointer self, connection_ptr conn,
                   attach_request request) {
   auto& st = self->state;
@@ -628,15 +787,35 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       pump(self);
     },
     [self](chat_atom, chat_request& request) -> caf::result<chat_exchange> {
-      auto& st = self->state;
       auto waiter = self->make_response_promise<chat_exchange>();
-      if (!st.loaded || st.attaching) {
-        st.waiting_chats.emplace_back(std::move(request), waiter);
-        if (!st.attaching)
-          load_headless(self);
-        return waiter;
-      }
-      submit_chat(self, request, waiter);
+      auto session_id = request.session_id;
+      when_loaded(
+        self, session_id,
+        [self, request = std::move(request), waiter]() mutable {
+          submit_chat(self, request, waiter);
+        },
+        [waiter](const caf::error& err) mutable { waiter.deliver(err); });
+      return waiter;
+    },
+    [self](agent_msg_atom,
+           agent_message& msg) -> caf::result<storage::message_record> {
+      auto waiter = self->make_response_promise<storage::message_record>();
+      auto session_id = msg.session_id;
+      when_loaded(
+        self, session_id,
+        [self, msg = std::move(msg), waiter]() mutable {
+          post_agent_message(self, msg, waiter);
+        },
+        [waiter](const caf::error& err) mutable { waiter.deliver(err); });
+      return waiter;
+    },
+    [self](release_atom,
+           std::int64_t session_id) -> caf::result<storage::message_record> {
+      auto waiter = self->make_response_promise<storage::message_record>();
+      when_loaded(
+        self, session_id,
+        [self, waiter]() mutable { release_to_bot(self, waiter); },
+        [waiter](const caf::error& err) mutable { waiter.deliver(err); });
       return waiter;
     },
     [self](delta_atom, std::uint64_t request_id, std::string& text) {
@@ -661,7 +840,7 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       st.generating = false;
       st.log->info("session={} answer to message {} cancelled after {} bytes",
                    st.chat.session_id, reply_to, st.partial.size());
-      if (auto responder = st.directory->get()->responder)
+      if (auto responder = answerer(*st.directory->get()))
         self->send(responder, cancel_atom_v, st.request_id);
       store_partial(self, "cancelled");
     },

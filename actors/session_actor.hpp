@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,9 +32,22 @@ struct session_settings {
   /// Attempts to answer one message before giving up until the next resume.
   int max_reply_attempts = 3;
   caf::timespan retry_delay = std::chrono::milliseconds{500};
+  /// Said when the support team hands the conversation back to the bot
+  /// (the rules file's "released" reply).
+  std::string released_text = "You're back with the assistant. How else can "
+                              "I help?";
 };
 
 using chat_promise = caf::typed_response_promise<chat_exchange>;
+using message_promise = caf::typed_response_promise<storage::message_record>;
+
+/// Work that needs the session loaded first (REST calls to a session with
+/// no live actor): run once it is, or failed with the load's error.
+struct waiting_op {
+  std::int64_t session_id = 0;
+  std::function<void()> run;
+  std::function<void(const caf::error&)> fail;
+};
 
 /// A user message waiting for its answer, and the REST callers waiting
 /// with it.
@@ -57,8 +71,8 @@ struct session_state {
   connection_ptr conn;        // the socket frames go to, if any
   bool attaching = false;     // an attach is waiting for the database
   std::deque<std::pair<connection_ptr, attach_request>> waiting_attaches;
-  /// REST messages that arrived before the session was loaded.
-  std::deque<std::pair<chat_request, chat_promise>> waiting_chats;
+  /// REST calls that arrived before the session was loaded.
+  std::deque<waiting_op> waiting_ops;
 
   frame_outbox outbox;
   std::deque<queued_reply> replies; // FIFO: one answer at a time

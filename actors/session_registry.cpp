@@ -30,6 +30,22 @@ session_actor spawn_session(self_pointer self) {
   return session;
 }
 
+/// The live actor of `session_id`, or a new one that will load it.
+session_actor session_for(self_pointer self, std::int64_t session_id) {
+  auto& st = self->state;
+  if (auto i = st.by_id.find(session_id); i != st.by_id.end())
+    return i->second;
+  auto session = spawn_session(self);
+  st.by_id.emplace(session_id, session);
+  st.live[session.address()] = session_id;
+  return session;
+}
+
+caf::error draining_error() {
+  return make_error(errc::shutting_down,
+                    "the server is restarting; try again shortly");
+}
+
 } // namespace
 
 session_registry_actor::behavior_type
@@ -95,20 +111,24 @@ session_registry_fun(self_pointer self,
       st.by_id[session_id] = std::move(session);
     },
     [self](chat_atom, chat_request& request) -> caf::result<chat_exchange> {
-      auto& st = self->state;
-      if (st.draining)
-        return make_error(errc::shutting_down,
-                          "the server is restarting; try again shortly");
-      auto i = st.by_id.find(request.session_id);
-      session_actor session;
-      if (i != st.by_id.end()) {
-        session = i->second;
-      } else {
-        session = spawn_session(self);
-        st.by_id.emplace(request.session_id, session);
-        st.live[session.address()] = request.session_id;
-      }
-      return self->delegate(session, chat_atom_v, std::move(request));
+      if (self->state.draining)
+        return draining_error();
+      return self->delegate(session_for(self, request.session_id), chat_atom_v,
+                            std::move(request));
+    },
+    [self](agent_msg_atom,
+           agent_message& msg) -> caf::result<storage::message_record> {
+      if (self->state.draining)
+        return draining_error();
+      return self->delegate(session_for(self, msg.session_id),
+                            agent_msg_atom_v, std::move(msg));
+    },
+    [self](release_atom,
+           std::int64_t session_id) -> caf::result<storage::message_record> {
+      if (self->state.draining)
+        return draining_error();
+      return self->delegate(session_for(self, session_id), release_atom_v,
+                            session_id);
     },
     [self](remove_atom, std::int64_t session_id) {
       // The session was deleted: its actor (and socket) must not go on.

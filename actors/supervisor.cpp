@@ -5,12 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/agent_actor.hpp"
 #include "actors/errors.hpp"
 #include "actors/fallback_actor.hpp"
+#include "actors/knowledge_actor.hpp"
 #include "actors/llm_openai_actor.hpp"
 #include "actors/llm_ws_actor.hpp"
 #include "actors/persistence_pool.hpp"
 #include "actors/session_registry.hpp"
+#include "actors/tool_actor.hpp"
 #include "config/logging.hpp"
 
 namespace parley {
@@ -23,6 +26,9 @@ constexpr const char* persistence_name = "persistence";
 constexpr const char* responder_name = "responder";
 constexpr const char* registry_name = "session_registry";
 constexpr const char* llm_name = "llm";
+constexpr const char* knowledge_name = "knowledge";
+constexpr const char* tools_name = "tools";
+constexpr const char* agent_name = "agent";
 
 std::shared_ptr<spdlog::logger> log() {
   return logger("supervisor");
@@ -37,8 +43,9 @@ bool has_llm(const supervisor_settings& settings) {
 /// is open, the fallback otherwise.
 void publish(self_pointer self) {
   auto& st = self->state;
-  st.current.responder = st.llm_ready && st.llm ? responder_actor{st.llm}
-                                                : st.fallback;
+  st.current.llm_active = st.llm_ready && st.llm;
+  st.current.responder = st.current.llm_active ? responder_actor{st.llm}
+                                               : st.fallback;
   st.directory->set(st.current);
 }
 
@@ -76,6 +83,31 @@ void start_child(self_pointer self, const std::string& name) {
       st.llm = std::move(hdl);
     }
     st.llm_ready = false; // until it says it can answer
+  } else if (name == knowledge_name) {
+    // Indexing reads files: on its own thread, like the database workers.
+    auto hdl = st.settings.detach_persistence
+                 ? self->spawn<caf::detached>(knowledge_fun,
+                                              st.settings.knowledge)
+                 : self->spawn(knowledge_fun, st.settings.knowledge);
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.current.knowledge = std::move(hdl);
+  } else if (name == tools_name) {
+    std::shared_ptr<const service_directory> dir = st.directory;
+    auto hdl = self->spawn(tool_fun, dir, st.settings.tools);
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.current.tools = std::move(hdl);
+  } else if (name == agent_name) {
+    std::shared_ptr<const service_directory> dir = st.directory;
+    agent_actor_settings agent;
+    agent.rules = st.settings.agent_rules;
+    agent.llm_configured = has_llm(st.settings);
+    agent.llm_routing = st.settings.agent_llm_routing;
+    auto hdl = self->spawn(agent_fun, dir, agent);
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.current.agent = std::move(hdl);
   } else {
     std::shared_ptr<const service_directory> dir = st.directory;
     auto hdl = self->spawn(session_registry_fun, dir, st.settings.session);
@@ -124,6 +156,9 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
   st.directory = std::move(dir);
   for (auto name : {persistence_name, responder_name, registry_name})
     start_child(self, name);
+  if (st.settings.agent_rules)
+    for (auto name : {knowledge_name, tools_name, agent_name})
+      start_child(self, name);
   if (has_llm(st.settings)) {
     backoff_settings backoff;
     backoff.base = st.settings.llm.backoff_base;

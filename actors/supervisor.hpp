@@ -12,6 +12,9 @@
 
 #include "actors/backoff_policy.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/knowledge_actor.hpp"
+#include "actors/tool_actor.hpp"
+#include "agent/agent_rules.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/session_actor.hpp"
@@ -36,6 +39,12 @@ struct supervisor_settings {
   std::optional<boost::asio::any_io_executor> io;
   /// Seeds the LLM backoff's jitter; tests fix it to know the delays.
   std::optional<std::uint64_t> backoff_seed;
+  /// The support agent's rules; without them no agent, tool or knowledge
+  /// actor runs and the responder answers sessions directly.
+  std::shared_ptr<const agent::agent_rules> agent_rules;
+  bool agent_llm_routing = true;
+  knowledge_settings knowledge;
+  tool_settings tools;
 };
 
 /// What the supervisor knows about one child.

@@ -130,6 +130,9 @@ rule_router::best_intent(const std::vector<std::string>& words) const {
     for (const auto& phrase : intent.phrases)
       if (contains(words, phrase))
         score += static_cast<int>(phrase.size());
+    // A customer who asks for a person gets one, whatever else they said.
+    if (score > 0 && intent.handoff)
+      return scored{&intent, score};
     // Ties go to the intent listed first: the file orders them by priority.
     if (score > best.score)
       best = scored{&intent, score};

@@ -12,14 +12,19 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "actors/persistence_pool.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/supervisor.hpp"
+#include "agent/agent_rules.hpp"
+#include "config/config_error.hpp"
+#include "config/embedded_defaults.hpp"
 #include "config/logging.hpp"
 #include "storage/database.hpp"
+#include "storage/order_repository.hpp"
 #include "storage/storage_error.hpp"
 #include "transport/listener.hpp"
 #include "transport/server_context.hpp"
@@ -43,12 +48,42 @@ bool prepare_database(const server_config& config) {
     auto version = storage::migrate(db);
     log()->info("database {} ready (schema version {})", db.description(),
                 version);
+    auto orders = config.demo_orders_path.empty()
+                    ? storage::parse_orders(embedded_demo_orders(),
+                                            "built-in demo orders")
+                    : storage::read_orders_file(config.demo_orders_path);
+    if (auto loaded = storage::load_demo_orders(db, orders); loaded > 0)
+      log()->info("loaded {} demo orders into the empty orders table",
+                  loaded);
     return true;
   } catch (const storage::storage_error& err) {
     log()->critical("cannot prepare the database {}: {}",
                     config.database.redacted(), err.what());
     return false;
+  } catch (const config_error& err) {
+    log()->critical("{}", err.what());
+    return false;
   }
+}
+
+/// The agent's rules: AGENT_RULES, or the copy built into the binary. Bad
+/// rules stop the start with one line.
+std::shared_ptr<const agent::agent_rules>
+load_agent_rules(const server_config& config) {
+  try {
+    if (!config.agent_rules_path.empty())
+      return std::make_shared<const agent::agent_rules>(
+        agent::agent_rules::load(config.agent_rules_path));
+    auto doc = nlohmann::json::parse(embedded_agent_rules());
+    return std::make_shared<const agent::agent_rules>(
+      agent::agent_rules::parse(doc));
+  } catch (const config_error& err) {
+    log()->critical("{}", err.what());
+  } catch (const nlohmann::json::exception& err) {
+    log()->critical("the built-in agent rules are not valid JSON: {}",
+                    err.what());
+  }
+  return nullptr;
 }
 
 supervisor_settings make_supervisor_settings(const server_config& config) {
@@ -59,6 +94,8 @@ supervisor_settings make_supervisor_settings(const server_config& config) {
   result.session.history_limit = config.history_limit;
   result.session.linger = config.session_linger;
   result.llm = config.llm;
+  result.knowledge.dir = config.knowledge_dir;
+  result.knowledge.poll_interval = config.knowledge_poll;
   return result;
 }
 
@@ -78,7 +115,8 @@ int run_server(const server_config& config) {
   log()->info("LLM: {}", config.llm.describe());
   for (const auto& name : config.llm.ignored)
     log()->warn("{} is set but not used by the chosen LLM provider", name);
-  if (!prepare_database(config))
+  auto rules = load_agent_rules(config);
+  if (!rules || !prepare_database(config))
     return 1;
 
   caf::actor_system_config caf_config;
@@ -97,6 +135,10 @@ int run_server(const server_config& config) {
   net::io_context ioc{static_cast<int>(config.io_threads)};
   auto directory = std::make_shared<service_directory>();
   auto sup_settings = make_supervisor_settings(config);
+  sup_settings.agent_rules = rules;
+  sup_settings.agent_llm_routing = config.agent_llm_routing;
+  if (const auto& released = rules->reply("released"); !released.empty())
+    sup_settings.session.released_text = released;
   sup_settings.io = ioc.get_executor(); // LLM clients run on the io threads
   auto supervisor = system.spawn(supervisor_fun, directory,
                                  std::move(sup_settings));

@@ -46,6 +46,11 @@ constexpr option_spec opt_host{"host", "BACKEND_HOST"};
 constexpr option_spec opt_port{"port", "BACKEND_PORT"};
 constexpr option_spec opt_database_url{"database-url", "DATABASE_URL"};
 constexpr option_spec opt_knowledge_dir{"knowledge-dir", "KNOWLEDGE_DIR"};
+constexpr option_spec opt_agent_rules{"agent-rules", "AGENT_RULES"};
+constexpr option_spec opt_demo_orders{"demo-orders", "DEMO_ORDERS"};
+constexpr option_spec opt_agent_router{"agent-router", "AGENT_ROUTER"};
+constexpr option_spec opt_knowledge_poll{"knowledge-poll-ms",
+                                         "PARLEY_KNOWLEDGE_POLL_MS"};
 constexpr option_spec opt_log_level{"log-level", "LOG_LEVEL"};
 constexpr option_spec opt_log_format{"log-format", "LOG_FORMAT"};
 constexpr option_spec opt_max_message_bytes{"max-message-bytes",
@@ -120,6 +125,15 @@ void check_knowledge_dir(const option_spec& opt, const std::string& dir) {
     fail(opt, shown(dir) + " cannot be read: " + ec.message());
 }
 
+void check_file(const option_spec& opt, const std::string& path) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (!fs::exists(status))
+    fail(opt, shown(path) + " does not exist");
+  if (!fs::is_regular_file(status))
+    fail(opt, shown(path) + " is not a file");
+}
+
 po::options_description make_options(const server_config& defaults) {
   po::options_description desc(
     "Options (a flag beats the environment, which beats .env, which beats "
@@ -147,6 +161,25 @@ po::options_description make_options(const server_config& defaults) {
   desc.add_options()(opt_knowledge_dir.flag, str("DIR"),
                      text("folder of knowledge files; must exist when set",
                           defaults.knowledge_dir, opt_knowledge_dir)
+                       .c_str());
+  desc.add_options()(opt_agent_rules.flag, str("FILE"),
+                     text("the agent's intents, slots and replies (JSON)",
+                          "built-in config/agent.json", opt_agent_rules)
+                       .c_str());
+  desc.add_options()(opt_demo_orders.flag, str("FILE"),
+                     text("orders loaded into an empty orders table (JSON)",
+                          "built-in config/demo_orders.json", opt_demo_orders)
+                       .c_str());
+  desc.add_options()(opt_agent_router.flag, str("WHO"),
+                     text("who routes messages while an LLM is connected: "
+                          "llm or rules",
+                          "llm", opt_agent_router)
+                       .c_str());
+  desc.add_options()(opt_knowledge_poll.flag, str("MS"),
+                     text("how often to look for changed knowledge files, "
+                          "0: only on reload",
+                          std::to_string(defaults.knowledge_poll.count()),
+                          opt_knowledge_poll)
                        .c_str());
   desc.add_options()(opt_log_level.flag, str("LEVEL"),
                      text("trace, debug, info, warn, error, critical or off",
@@ -308,6 +341,23 @@ config_load_result load_server_config(int argc, const char* const* argv,
     cfg.knowledge_dir_explicit = true;
     check_knowledge_dir(opt_knowledge_dir, cfg.knowledge_dir);
   }
+  if (auto v = lookup(opt_agent_rules)) {
+    cfg.agent_rules_path = *v;
+    check_file(opt_agent_rules, *v);
+  }
+  if (auto v = lookup(opt_demo_orders)) {
+    cfg.demo_orders_path = *v;
+    check_file(opt_demo_orders, *v);
+  }
+  if (auto v = lookup(opt_agent_router)) {
+    auto who = to_lower(*v);
+    if (who != "llm" && who != "rules")
+      fail(opt_agent_router, shown(*v) + " is not a router (llm, rules)");
+    cfg.agent_llm_routing = who == "llm";
+  }
+  if (auto v = lookup(opt_knowledge_poll))
+    cfg.knowledge_poll = std::chrono::milliseconds{
+      whole_in_range(opt_knowledge_poll, *v, 0, 3'600'000)};
   if (auto v = lookup(opt_log_level))
     cfg.log_level = normalize_log_level(opt_log_level, *v);
   if (auto v = lookup(opt_log_format))

@@ -25,6 +25,16 @@ struct server_config {
   database_url database;                          // parsed database_url_text
   std::string knowledge_dir = "./knowledge";      // KNOWLEDGE_DIR
   bool knowledge_dir_explicit = false;            // set by env or flag
+  /// The agent's rules and the demo orders; empty: the copies of
+  /// config/agent.json and config/demo_orders.json built into the binary.
+  std::string agent_rules_path;                   // AGENT_RULES
+  std::string demo_orders_path;                   // DEMO_ORDERS
+  /// Who routes messages while an LLM is connected: the LLM (a forced
+  /// `route` tool call; "llm") or the rules file ("rules").
+  bool agent_llm_routing = true;                  // AGENT_ROUTER
+  /// How often the knowledge folder is checked for changed files; 0: only
+  /// on POST /api/knowledge/reload.
+  std::chrono::milliseconds knowledge_poll{2000}; // PARLEY_KNOWLEDGE_POLL_MS
   std::string log_level = "info";                 // LOG_LEVEL, --log-level
   log_format log_fmt = log_format::text;          // LOG_FORMAT, --log-format
   std::size_t max_message_bytes = 16 * 1024;     // PARLEY_MAX_MESSAGE_BYTES

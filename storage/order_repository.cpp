@@ -1,6 +1,7 @@
 #include "storage/order_repository.hpp"
 
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
@@ -140,18 +141,16 @@ std::int64_t order_repository::count_orders() {
   }
 }
 
-std::vector<order_record> read_orders_file(const std::string& path) {
+std::vector<order_record> parse_orders(std::string_view text,
+                                       const std::string& origin) {
   using nlohmann::json;
-  std::ifstream in{path};
-  if (!in)
-    throw config_error("cannot read the orders file " + path);
-  auto doc = json::parse(in, nullptr, false);
+  auto doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_array())
-    throw config_error("orders file " + path + " must be a JSON array");
+    throw config_error(origin + " must be a JSON array");
   std::vector<order_record> result;
   for (std::size_t i = 0; i < doc.size(); ++i) {
     const auto& entry = doc[i];
-    auto where = "orders file " + path + ", entry " + std::to_string(i);
+    auto where = origin + ", entry " + std::to_string(i);
     auto text = [&](const char* key, bool required) -> std::string {
       auto it = entry.find(key);
       if (it == entry.end() || it->is_null()) {
@@ -180,8 +179,21 @@ std::vector<order_record> read_orders_file(const std::string& path) {
   return result;
 }
 
+std::vector<order_record> read_orders_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    throw config_error("cannot read the orders file " + path);
+  std::string text{std::istreambuf_iterator<char>{in},
+                   std::istreambuf_iterator<char>{}};
+  return parse_orders(text, "orders file " + path);
+}
+
 std::size_t load_demo_orders(database& db, const std::string& path) {
-  auto orders = read_orders_file(path);
+  return load_demo_orders(db, read_orders_file(path));
+}
+
+std::size_t load_demo_orders(database& db,
+                             const std::vector<order_record>& orders) {
   order_repository repo{db};
   if (repo.count_orders() > 0)
     return 0;

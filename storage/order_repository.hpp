@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/records.hpp"
@@ -37,13 +38,21 @@ private:
   std::unique_ptr<statements> st_;
 };
 
-/// Reads orders from a JSON file: an array of objects with "id", "status",
+/// Reads orders from JSON text: an array of objects with "id", "status",
 /// "carrier", "tracking", "items" (array) and optional "updated_at". Throws
-/// config_error naming the file and the entry that is wrong.
+/// config_error naming `origin` and the entry that is wrong.
+std::vector<order_record> parse_orders(std::string_view text,
+                                       const std::string& origin);
+
+/// parse_orders() on a file's contents.
 std::vector<order_record> read_orders_file(const std::string& path);
 
-/// Loads the demo orders from `path` if the table is empty (the first start
-/// of a database); returns how many were stored.
+/// Stores `orders` if the table is empty (the first start of a database),
+/// in one transaction; returns how many were stored.
+std::size_t load_demo_orders(database& db,
+                             const std::vector<order_record>& orders);
+
+/// load_demo_orders() with the orders of a file.
 std::size_t load_demo_orders(database& db, const std::string& path);
 
 } // namespace parley::storage

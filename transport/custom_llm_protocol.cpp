@@ -171,6 +171,13 @@ std::string build_request(const request& req) {
                          {"content", result.content}});
     metadata["tool_results"] = std::move(results);
   }
+  if (req.tools.is_array() && !req.tools.empty()) {
+    metadata["tools"] = req.tools;
+    metadata["tool_choice"] = req.tool_choice.empty() ? "auto"
+                                                      : req.tool_choice;
+  }
+  if (!req.system_prompt.empty())
+    metadata["system_prompt"] = req.system_prompt;
   return dump({{"id", req.id},
                {"message", req.message},
                {"model", req.model},

@@ -53,6 +53,12 @@ struct request {
   bool advanced_ai = false;
   nlohmann::json session_context;        // null: sent as {}
   std::vector<tool_result> tool_results; // empty: not sent
+  /// The tools offered (an OpenAI `tools` array) and the one forced or
+  /// "auto"/"none"/"required": metadata.tools and metadata.tool_choice,
+  /// sent only when there are tools.
+  nlohmann::json tools;
+  std::string tool_choice;
+  std::string system_prompt; // metadata.system_prompt when not empty
   generation_settings settings;
 };
 

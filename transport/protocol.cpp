@@ -158,6 +158,8 @@ std::string reply_frame(std::int64_t seq,
                 {"created_at", reply.created_at}};
   if (!reply.finish_reason.empty())
     frame["finish_reason"] = reply.finish_reason;
+  if (!reply.author.empty())
+    frame["agent_name"] = reply.author;
   return dump(frame);
 }
 

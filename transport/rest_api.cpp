@@ -37,7 +37,7 @@ std::string context_of(const caf::error& err) {
 rest_response from_error(const caf::error& err) {
   if (is(err, errc::not_found))
     return failure(404, context_of(err));
-  if (is(err, errc::storage_constraint))
+  if (is(err, errc::storage_constraint) || is(err, errc::conflict))
     return failure(409, context_of(err));
   if (is(err, errc::storage_unavailable))
     return failure(503, "the database is unavailable; try again shortly");
@@ -49,17 +49,35 @@ rest_response from_error(const caf::error& err) {
   return failure(500, "internal error");
 }
 
+/// Asks `actor` and formats its answer; a service that is not running
+/// (no agent configured) is a 503.
+template <class Result, class Handle, class Format, class... Ts>
+void ask(server_context& ctx, Handle actor, rest_reply reply, Format format,
+         Ts... xs) {
+  if (!actor)
+    return reply(failure(503, "this service is not running"));
+  auto timeout = ctx.limits.actor_timeout;
+  ctx.system.spawn([=](caf::event_based_actor* self) {
+    self->request(actor, timeout, xs...)
+      .then([=](Result& value) { reply(format(value)); },
+            [=](caf::error& err) { reply(from_error(err)); });
+  });
+}
+
 /// Asks the persistence actor and formats its answer.
 template <class Result, class Format, class... Ts>
 void ask_store(server_context& ctx, rest_reply reply, Format format,
                Ts... xs) {
-  auto store = ctx.directory->get()->persistence;
-  auto timeout = ctx.limits.actor_timeout;
-  ctx.system.spawn([=](caf::event_based_actor* self) {
-    self->request(store, timeout, xs...)
-      .then([=](Result& value) { reply(format(value)); },
-            [=](caf::error& err) { reply(from_error(err)); });
-  });
+  ask<Result>(ctx, ctx.directory->get()->persistence, std::move(reply),
+              std::move(format), xs...);
+}
+
+/// A JSON document an actor answered with as text.
+rest_response json_text(const std::string& text) {
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded())
+    return failure(500, "internal error");
+  return ok(std::move(doc));
 }
 
 /// Cuts text to at most `max` bytes without splitting a UTF-8 character.
@@ -95,6 +113,18 @@ json exchange_json(const chat_exchange& exchange) {
   };
 }
 
+/// A message that waits for a human agent has no answer yet.
+json exchange_or_waiting_json(const chat_exchange& exchange) {
+  auto data = exchange_json(exchange);
+  if (exchange.reply.id == 0) {
+    data["response"] = nullptr;
+    data["response_id"] = nullptr;
+    data["source"] = nullptr;
+  }
+  data["waiting_for_agent"] = exchange.message.message_type == "to_agent";
+  return data;
+}
+
 /// POST /api/chat/send: user by email, session (new unless given), then the
 /// session actor's pipeline, then the advanced-AI flag for the answer.
 void chat_send(server_context& ctx, rest::chat_send request,
@@ -111,7 +141,7 @@ void chat_send(server_context& ctx, rest::chat_send request,
                   std::string{"enable_advanced_ai"})
         .then(
           [=](storage::setting_record& setting) {
-            json data{{"message", exchange_json(exchange)},
+            json data{{"message", exchange_or_waiting_json(exchange)},
                       {"session_id", exchange.message.session_id},
                       {"user_id", user_id},
                       {"advanced_ai_enabled", setting.value == "true"}};
@@ -123,7 +153,7 @@ void chat_send(server_context& ctx, rest::chat_send request,
             // The exchange is stored and answered; the flag is decoration.
             logger("transport")->warn("enable_advanced_ai unreadable: {}",
                                       describe(err));
-            json data{{"message", exchange_json(exchange)},
+            json data{{"message", exchange_or_waiting_json(exchange)},
                       {"session_id", exchange.message.session_id},
                       {"user_id", user_id},
                       {"advanced_ai_enabled", false}};
@@ -466,6 +496,66 @@ void serve_rest(server_context& ctx, const rest_match& match,
         },
         settings_atom_v, update_atom_v, match.key, request.value);
     }
+    case e::list_handoffs: {
+      auto limit = rest::parse_handoff_limit(query);
+      if (invalid(limit, reply))
+        return;
+      return ask_store<std::vector<storage::session_details>>(
+        ctx, reply,
+        [](const std::vector<storage::session_details>& waiting) {
+          auto items = json::array();
+          for (const auto& details : waiting) {
+            auto item = rest::session_json(details.listing);
+            auto messages = json::array();
+            for (const auto& m : details.messages)
+              messages.push_back(rest::message_json(m));
+            item["messages"] = std::move(messages);
+            items.push_back(std::move(item));
+          }
+          return ok({{"items", std::move(items)}});
+        },
+        handoffs_atom_v, list_atom_v, limit.value);
+    }
+    case e::agent_message: {
+      auto json_body = body_or_reply(content_type, body, reply);
+      if (!json_body)
+        return;
+      auto request = rest::parse_agent_reply(*json_body,
+                                             ctx.limits.max_message_bytes);
+      if (invalid(request, reply))
+        return;
+      agent_message msg{id, std::move(request.value.text),
+                        std::move(request.value.agent_name)};
+      return ask<storage::message_record>(
+        ctx, ctx.directory->get()->registry, reply,
+        [](const storage::message_record& stored) {
+          return ok({{"message", rest::message_json(stored)},
+                     {"session_id", stored.session_id},
+                     {"status", "handoff"}},
+                    201);
+        },
+        agent_msg_atom_v, std::move(msg));
+    }
+    case e::release_session:
+      return ask<storage::message_record>(
+        ctx, ctx.directory->get()->registry, reply,
+        [](const storage::message_record& stored) {
+          return ok({{"message", rest::message_json(stored)},
+                     {"session_id", stored.session_id},
+                     {"status", "active"}});
+        },
+        release_atom_v, id);
+    case e::knowledge_search: {
+      auto request = rest::parse_knowledge_query(query);
+      if (invalid(request, reply))
+        return;
+      return ask<std::string>(ctx, ctx.directory->get()->knowledge, reply,
+                              json_text, search_atom_v, request.value.q,
+                              request.value.top_k);
+    }
+    case e::knowledge_reload:
+      return ask<std::string>(ctx, ctx.directory->get()->knowledge, reply,
+                              json_text, reload_atom_v);
   }
 }
 

@@ -63,6 +63,7 @@ json message_json(const storage::message_record& m) {
     {"client_id", null_if_empty(m.client_id)},
     {"reply_to", null_if_zero(m.reply_to)},
     {"source", null_if_empty(m.source)},
+    {"agent_name", null_if_empty(m.author)},
     {"created_at", m.created_at},
   };
 }

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "config/url_encoding.hpp"
+
 namespace parley::transport::rest {
 
 namespace {
@@ -351,6 +353,55 @@ parsed<chat_send> parse_chat_send(const json& body,
     return fail<chat_send>(*err);
   if (!present)
     r.metadata = "{}";
+  return result;
+}
+
+parsed<agent_reply> parse_agent_reply(const json& body,
+                                      std::size_t max_message_bytes) {
+  parsed<agent_reply> result;
+  auto& r = result.value;
+  bool present = false;
+  if (auto err = require_string(body, "text", max_message_bytes, r.text))
+    return fail<agent_reply>(*err);
+  if (blank(r.text))
+    return fail<agent_reply>("'text' must not be blank");
+  if (auto err = read_string(body, "agent_name", max_name_bytes, r.agent_name,
+                             present))
+    return fail<agent_reply>(*err);
+  if (!present || blank(r.agent_name))
+    r.agent_name = "Support agent";
+  return result;
+}
+
+parsed<knowledge_query> parse_knowledge_query(const query_map& query) {
+  parsed<knowledge_query> result;
+  auto& r = result.value;
+  auto q = query.find("q");
+  if (q == query.end() || blank(q->second))
+    return fail<knowledge_query>("'q' is required");
+  if (q->second.size() > 1000)
+    return fail<knowledge_query>("'q' has at most 1000 bytes");
+  if (!is_valid_utf8(q->second))
+    return fail<knowledge_query>("'q' is not valid UTF-8");
+  r.q = q->second;
+  if (auto k = query.find("top_k"); k != query.end() && !k->second.empty()) {
+    auto value = to_int(k->second);
+    if (!value || *value < 1 || *value > 5)
+      return fail<knowledge_query>("'top_k' must be an integer from 1 to 5");
+    r.top_k = static_cast<std::int32_t>(*value);
+  }
+  return result;
+}
+
+parsed<std::uint32_t> parse_handoff_limit(const query_map& query) {
+  parsed<std::uint32_t> result;
+  result.value = 50;
+  if (auto i = query.find("limit"); i != query.end() && !i->second.empty()) {
+    auto limit = to_int(i->second);
+    if (!limit || *limit < 1 || *limit > 100)
+      return fail<std::uint32_t>("'limit' must be an integer from 1 to 100");
+    result.value = static_cast<std::uint32_t>(*limit);
+  }
   return result;
 }
 

@@ -77,4 +77,24 @@ struct chat_send {
 parsed<chat_send> parse_chat_send(const nlohmann::json& body,
                                   std::size_t max_message_bytes);
 
+/// POST /api/sessions/{id}/agent-message: {text, agent_name}.
+struct agent_reply {
+  std::string text;
+  std::string agent_name; // "Support agent" when absent
+};
+
+parsed<agent_reply> parse_agent_reply(const nlohmann::json& body,
+                                      std::size_t max_message_bytes);
+
+/// GET /api/knowledge/search?q=&top_k= (top_k 1..5, default 3).
+struct knowledge_query {
+  std::string q;
+  std::int32_t top_k = 3;
+};
+
+parsed<knowledge_query> parse_knowledge_query(const query_map& query);
+
+/// GET /api/handoffs?limit= (1..100, default 50).
+parsed<std::uint32_t> parse_handoff_limit(const query_map& query);
+
 } // namespace parley::transport::rest

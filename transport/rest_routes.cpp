@@ -40,23 +40,33 @@ const std::vector<route_entry>& table() {
     {"/api/settings/{key}",
      {{{"GET", e::get_setting}, {"PUT", e::put_setting}}},
      2},
+    {"/api/handoffs", {{{"GET", e::list_handoffs}}}, 1},
+    {"/api/sessions/{id}/agent-message", {{{"POST", e::agent_message}}}, 1},
+    {"/api/sessions/{id}/release", {{{"POST", e::release_session}}}, 1},
+    {"/api/knowledge/search", {{{"GET", e::knowledge_search}}}, 1},
+    {"/api/knowledge/reload", {{{"POST", e::knowledge_reload}}}, 1},
   };
   return entries;
 }
 
-/// Matches `path` against a template; fills the {id} or {key} segment.
+/// Matches `path` against a template; fills the {id} or {key} segment,
+/// which may be followed by more path ("/api/sessions/{id}/release").
 bool matches(std::string_view tmpl, std::string_view path,
              std::string& param) {
   auto brace = tmpl.find('{');
   if (brace == std::string_view::npos)
     return tmpl == path;
   auto prefix = tmpl.substr(0, brace);
-  if (path.substr(0, prefix.size()) != prefix)
+  auto suffix = tmpl.substr(tmpl.find('}', brace) + 1);
+  if (path.size() < prefix.size() + suffix.size()
+      || path.substr(0, prefix.size()) != prefix
+      || path.substr(path.size() - suffix.size()) != suffix)
     return false;
-  auto rest = path.substr(prefix.size());
-  if (rest.empty() || rest.find('/') != std::string_view::npos)
+  auto segment = path.substr(prefix.size(),
+                             path.size() - prefix.size() - suffix.size());
+  if (segment.empty() || segment.find('/') != std::string_view::npos)
     return false;
-  param = std::string{rest};
+  param = std::string{segment};
   return true;
 }
 

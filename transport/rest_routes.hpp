@@ -26,6 +26,11 @@ enum class rest_endpoint {
   list_settings,  // GET  /api/settings
   get_setting,    // GET  /api/settings/{key}
   put_setting,    // PUT  /api/settings/{key}
+  list_handoffs,  // GET  /api/handoffs
+  agent_message,  // POST /api/sessions/{id}/agent-message
+  release_session, // POST /api/sessions/{id}/release
+  knowledge_search, // GET  /api/knowledge/search
+  knowledge_reload, // POST /api/knowledge/reload
 };
 
 enum class rest_match_kind {

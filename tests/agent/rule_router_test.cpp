@@ -105,7 +105,8 @@ TEST_F(rule_router_test, knowledge_questions_search_with_the_whole_text) {
 
 TEST_F(rule_router_test, asking_for_a_person_hands_off) {
   for (auto text : {"I want to talk to a human", "representative please",
-                    "can I speak to someone"}) {
+                    "can I speak to someone", "how do I reach a real person?",
+                    "can I talk to a human please"}) {
     auto r = route_of(text);
     EXPECT_EQ(r.intent, "ESCALATE_TO_HUMAN") << text;
     EXPECT_EQ(r.action, next_action::respond) << text;

@@ -325,7 +325,8 @@ void db_restart_e2e::run_scenario() {
   ASSERT_NE(session_id_, 0);
   std::vector<chat_turn> ws_turns; // every message the WebSocket saw acked
   for (const char* id : {"w-1", "w-2", "w-3"})
-    ws_turns.push_back(chat(*ws, std::string{"before the outage: "} + id, id));
+    ws_turns.push_back(
+      chat(*ws, std::string{"hello, before the outage: "} + id, id));
 
   auto user = post("/api/users", {{"name", "Rita Rest"},
                                   {"email", "rita@example.com"}});
@@ -373,7 +374,7 @@ void db_restart_e2e::run_scenario() {
 
   // A chat message: refused with storage_unavailable, never acknowledged.
   t0 = steady_clock::now();
-  const std::string lost_text = "sent while the database was down";
+  const std::string lost_text = "hello, sent while the database was down";
   ws->send_json({{"type", "message"}, {"text", lost_text}, {"id", "w-out"}});
   auto refused = read_until(*ws, "error", notice_timeout);
   note("WebSocket error frame", t0);
@@ -457,7 +458,7 @@ void db_restart_e2e::run_scenario() {
   EXPECT_EQ(repeated.back()["id"], resent.reply_id) << dump(repeated);
   barrier(*ws);
 
-  ws_turns.push_back(chat(*ws, "after the outage", "w-4"));
+  ws_turns.push_back(chat(*ws, "hello after the outage", "w-4"));
 
   // REST works again: the refused calls, sent again, and a new one.
   auto again_chat = post("/api/chat/send",

@@ -29,7 +29,63 @@ TEST(rest_routes, matches_paths_methods_and_ids) {
   auto setting = match_rest("PUT", "/api/settings/enable_advanced_ai");
   EXPECT_EQ(setting.endpoint, rest_endpoint::put_setting);
   EXPECT_EQ(setting.key, "enable_advanced_ai");
-  EXPECT_EQ(rest_paths().size(), 9u);
+  EXPECT_EQ(rest_paths().size(), 14u);
+}
+
+TEST(rest_routes, parameters_may_sit_inside_the_path) {
+  auto release = match_rest("POST", "/api/sessions/7/release");
+  EXPECT_EQ(release.kind, rest_match_kind::matched);
+  EXPECT_EQ(release.endpoint, rest_endpoint::release_session);
+  EXPECT_EQ(release.id, 7);
+  auto agent = match_rest("POST", "/api/sessions/12/agent-message");
+  EXPECT_EQ(agent.endpoint, rest_endpoint::agent_message);
+  EXPECT_EQ(agent.id, 12);
+  EXPECT_EQ(match_rest("GET", "/api/sessions/7/release").kind,
+            rest_match_kind::method_not_allowed);
+  EXPECT_EQ(match_rest("POST", "/api/sessions/x/release").kind,
+            rest_match_kind::bad_id);
+  for (auto path : {"/api/sessions//release", "/api/sessions/1/2/release",
+                    "/api/sessions/1/releases",
+                    "/api/sessions/1/release/"})
+    EXPECT_EQ(match_rest("POST", path).kind, rest_match_kind::not_found)
+      << path;
+  EXPECT_EQ(match_rest("GET", "/api/sessions/5").endpoint,
+            rest_endpoint::get_session);
+}
+
+TEST(rest_requests, agent_replies_need_text) {
+  auto ok = rest::parse_agent_reply(json{{"text", "Hello"}}, 100);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok.value.agent_name, "Support agent");
+  EXPECT_EQ(rest::parse_agent_reply(json{{"text", "Hi"}, {"agent_name", "Dana"}},
+                                    100)
+              .value.agent_name,
+            "Dana");
+  EXPECT_FALSE(rest::parse_agent_reply(json::object(), 100));
+  EXPECT_FALSE(rest::parse_agent_reply(json{{"text", "  "}}, 100));
+  EXPECT_FALSE(rest::parse_agent_reply(json{{"text", 5}}, 100));
+  EXPECT_FALSE(rest::parse_agent_reply(json{{"text", std::string(101, 'x')}},
+                                       100));
+  EXPECT_FALSE(rest::parse_agent_reply(
+    json{{"text", "Hi"}, {"agent_name", std::string(256, 'x')}}, 100));
+}
+
+TEST(rest_requests, knowledge_queries_are_bounded) {
+  auto ok = rest::parse_knowledge_query({{"q", "returns"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok.value.top_k, 3);
+  EXPECT_EQ(rest::parse_knowledge_query({{"q", "x"}, {"top_k", "5"}}).value.top_k,
+            5);
+  EXPECT_FALSE(rest::parse_knowledge_query({}));
+  EXPECT_FALSE(rest::parse_knowledge_query({{"q", " "}}));
+  EXPECT_FALSE(rest::parse_knowledge_query({{"q", std::string(1001, 'x')}}));
+  EXPECT_FALSE(rest::parse_knowledge_query({{"q", "\xff"}}));
+  for (auto bad : {"0", "6", "two", "-1"})
+    EXPECT_FALSE(rest::parse_knowledge_query({{"q", "x"}, {"top_k", bad}}))
+      << bad;
+  EXPECT_EQ(rest::parse_handoff_limit({}).value, 50u);
+  EXPECT_FALSE(rest::parse_handoff_limit({{"limit", "0"}}));
+  EXPECT_FALSE(rest::parse_handoff_limit({{"limit", "101"}}));
 }
 
 TEST(rest_requests, body_must_be_a_json_object) {
