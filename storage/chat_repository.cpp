@@ -490,8 +490,17 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
     if (!request.agent_state.empty())
       add_event(new_event{request.session_id, "agent_state",
                           request.agent_state});
-    if (!request.session_status.empty())
+    if (!request.session_status.empty()) {
       set_session_status(request.session_id, request.session_status);
+      // A handoff and its end are events of their own, for the support
+      // team's history.
+      add_event(new_event{request.session_id,
+                          request.session_status == "handoff"
+                            ? "handoff_started"
+                            : "handoff_ended",
+                          "{\"status\":" + json_string(request.session_status)
+                            + "}"});
+    }
     trans.commit();
     return result;
   } catch (...) {

@@ -110,5 +110,20 @@ TEST_F(tool_actor_test, a_tool_that_does_not_answer_in_time_times_out) {
   run(); // the late answer is dropped
 }
 
+TEST_F(tool_actor_test, an_order_lookup_that_hangs_times_out) {
+  auto result = ask<tool_outcome>(
+    tools, tool_atom_v,
+    tool_invocation{session_id, "call_1", "get_order",
+                    R"({"order_id":"124"})"});
+  auto persistence = directory->get()->persistence;
+  run_all_but(persistence);
+  sched->advance_time(tool_options.call_timeout);
+  run_all_but(persistence);
+  ASSERT_TRUE(result->value);
+  EXPECT_FALSE(result->value->ok);
+  EXPECT_EQ(json::parse(result->value->content)["error"], "the tool timed out");
+  run();
+}
+
 } // namespace
 } // namespace parley::test

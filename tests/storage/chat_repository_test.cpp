@@ -477,6 +477,10 @@ TEST_P(chat_repo, agent_state_and_status_commit_with_the_answer) {
   snap = repo().load_snapshot(session.id, 0, 10);
   EXPECT_EQ(snap.agent_state, handoff.agent_state);
   EXPECT_EQ(snap.session.status, "handoff");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM chat_events WHERE session_id = :s "
+                   "AND event_type = 'handoff_started'",
+                   session.id),
+            1);
   // A repeated answer writes nothing, state included.
   handoff.agent_state = R"({"intent":"GREETING"})";
   handoff.session_status = "active";
