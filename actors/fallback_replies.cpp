@@ -4,27 +4,11 @@
 #include <array>
 #include <cctype>
 
+#include "agent/agent_rules.hpp"
+
 namespace parley {
 
 namespace {
-
-/// Lower-case ASCII words; other bytes (punctuation, UTF-8) separate words.
-std::vector<std::string> words_of(std::string_view text) {
-  std::vector<std::string> result;
-  std::string word;
-  for (char c : text) {
-    auto uc = static_cast<unsigned char>(c);
-    if (std::isalnum(uc) || c == '\'') {
-      word += static_cast<char>(std::tolower(uc));
-    } else if (!word.empty()) {
-      result.push_back(std::move(word));
-      word.clear();
-    }
-  }
-  if (!word.empty())
-    result.push_back(std::move(word));
-  return result;
-}
 
 template <std::size_t N>
 bool has_any(const std::vector<std::string>& words,
@@ -116,7 +100,8 @@ const char* const limited_mode_note
   = "(I'm in limited mode right now, so I can only give basic answers.)";
 
 fallback_topic classify_fallback_topic(std::string_view text) {
-  auto words = words_of(text);
+  // The agent's word splitting, so both read a message alike.
+  auto words = agent::words_of(text);
   if (has_any(words, thanks_words) || has_pair(words, "thank", "you"))
     return fallback_topic::thanks;
   if (has_any(words, goodbye_words) || has_pair(words, "see", "you"))
