@@ -170,9 +170,11 @@ void llm_call(self_pointer self, std::uint64_t id, reply_request req,
   auto* job = job_of(self, id);
   auto call = ++st.next_id;
   job->llm_call = call;
+  st.calls.emplace(call, id);
   req.request_id = call;
   auto svc = st.directory->get();
   auto current = [self, id, call] {
+    self->state.calls.erase(call);
     auto* job = job_of(self, id);
     return job && job->llm_call == call ? job : nullptr;
   };
@@ -434,28 +436,29 @@ agent_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       for (auto& [id, job] : st.jobs) {
         if (job.requester != sender || job.session_request != session_request)
           continue;
-        if (job.llm_call != 0)
+        if (job.llm_call != 0) {
+          st.calls.erase(job.llm_call);
           if (auto responder = st.directory->get()->responder)
             self->send(responder, cancel_atom_v, job.llm_call);
+        }
         fail(self, id, make_error(errc::responder_failed, "cancelled"));
         return;
       }
     },
     [self](delta_atom, std::uint64_t call, std::string& text) {
       auto& st = self->state;
-      for (auto& [id, job] : st.jobs) {
-        if (job.llm_call != call)
-          continue;
-        // Only answer rounds stream to the user; the route call's text (if
-        // a model adds any) is not for them.
-        if (!job.routed)
-          return;
-        job.streamed = true;
-        if (auto session = caf::actor_cast<session_actor>(job.requester))
-          self->send(session, delta_atom_v, job.session_request,
-                     std::move(text));
+      auto i = st.calls.find(call);
+      if (i == st.calls.end())
         return;
-      }
+      auto* job = job_of(self, i->second);
+      // Only answer rounds stream to the user; the route call's text (if a
+      // model adds any) is not for them.
+      if (!job || job->llm_call != call || !job->routed)
+        return;
+      job->streamed = true;
+      if (auto session = caf::actor_cast<session_actor>(job->requester))
+        self->send(session, delta_atom_v, job->session_request,
+                   std::move(text));
     },
   };
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -63,6 +64,9 @@ struct agent_state {
   agent::tool_catalog catalog;
   std::shared_ptr<spdlog::logger> log;
   std::map<std::uint64_t, agent_job> jobs; // by the agent's own id
+  /// The job each LLM call in flight belongs to: streamed pieces name the
+  /// call.
+  std::unordered_map<std::uint64_t, std::uint64_t> calls;
   std::uint64_t next_id = 0;
 };
 
