@@ -60,12 +60,14 @@ void set_state(reply_result& result, std::string intent,
 }
 
 /// An answer written from the rules' templates. While an LLM is configured
-/// but down it says so, once per stretch of limited answers.
+/// but down (or failed this answer) it says so, once per stretch of limited
+/// answers; a rules answer while the LLM works (a slot prompt, a handoff, a
+/// route the LLM got wrong) is no limited answer.
 reply_result rules_answer(self_pointer self, const agent_job& job,
                           std::string text) {
   auto& st = self->state;
   const auto& note = rules_of(self).reply("limited_mode");
-  if (st.settings.llm_configured && !note.empty()) {
+  if (st.settings.llm_configured && !job.use_llm && !note.empty()) {
     const auto& history = job.request.history;
     auto last = std::find_if(history.rbegin(), history.rend(),
                              [](const chat_turn& t) {

@@ -306,6 +306,23 @@ TEST_F(agent_actor_test, an_unusable_llm_route_falls_back_to_the_rules) {
   EXPECT_EQ(llm->seen.size(), 1u);
 }
 
+// The rules' prompt while the LLM works is no "limited mode" answer: the
+// note is for an LLM that is configured but down.
+TEST_F(agent_actor_test, a_slot_prompt_while_the_llm_works_is_not_limited) {
+  llm->script = [](const reply_request&) {
+    return tool_answer("route_1", "route",
+                       {{"intent", "GET_ORDER_INFORMATION"},
+                        {"confidence", 0.9},
+                        {"next_action", "ask_for_slot"},
+                        {"slot_to_request", "order_id"}});
+  };
+  start_agent(true, true); // configured and connected
+  auto view = generate(message("where is my order?"));
+  ASSERT_TRUE(view->result) << describe(view->error);
+  EXPECT_EQ(view->result->text, rules->find_slot("order_id")->prompt);
+  EXPECT_EQ(view->result->pending_slot, "order_id");
+}
+
 TEST_F(agent_actor_test, a_failing_llm_leaves_the_answer_to_the_rules) {
   llm->fail = true;
   start_agent(true, true);

@@ -743,6 +743,363 @@ TEST_F(mock_llm, openai_non_streamed_tool_call) {
             R"({"query":"refunds"})");
 }
 
+// -- --agent: a small tool-using model, both protocols ---------------------------
+
+/// The tools Parley's agent offers in answer rounds, and the `route` tool it
+/// forces first (parameters left out: the mock reads only the names).
+json agent_tools() {
+  return json::array(
+    {{{"type", "function"}, {"function", {{"name", "get_order"}}}},
+     {{"type", "function"}, {"function", {{"name", "knowledge_search"}}}}});
+}
+
+json route_tools() {
+  return json::array(
+    {{{"type", "function"}, {"function", {{"name", "route"}}}}});
+}
+
+/// What get_order answers for the demo order 124, and what knowledge_search
+/// answers for a return question (the first match is what counts).
+const std::string order_124
+  = R"({"order_id":"124","status":"shipped","carrier":"UPS","tracking":"1Z9"})";
+const std::string return_policy_matches
+  = R"({"query":"q","top_k":3,"matches":[{"source":"returns-and-refunds.md",)"
+    R"("title":"Returns and Refunds","section":"Return policy","content":"30 days",)"
+    R"("score":6.3},{"source":"x.md","title":"X","section":"Other","content":"",)"
+    R"("score":1.0}]})";
+
+const std::string both_needs
+  = "Where is order 124 and what is your return policy?";
+
+/// A forced route call's arguments for each keyword rule.
+const std::vector<std::pair<std::string, json>>& route_cases() {
+  static const std::vector<std::pair<std::string, json>> cases{
+    {"I want to talk to a HUMAN",
+     {{"intent", "ESCALATE_TO_HUMAN"},
+      {"confidence", 0.95},
+      {"next_action", "respond"},
+      {"slot_to_request", nullptr},
+      {"tool_name", nullptr},
+      {"tool_args", nullptr}}},
+    {"where is order 124?",
+     {{"intent", "GET_ORDER_INFORMATION"},
+      {"confidence", 0.9},
+      {"next_action", "call_tool"},
+      {"slot_to_request", nullptr},
+      {"tool_name", "get_order"},
+      {"tool_args", {{"order_id", "124"}}}}},
+    {"Tracking my package please",
+     {{"intent", "GET_ORDER_INFORMATION"},
+      {"confidence", 0.9},
+      {"next_action", "ask_for_slot"},
+      {"slot_to_request", "order_id"},
+      {"tool_name", nullptr},
+      {"tool_args", nullptr}}},
+    {"I want a refund",
+     {{"intent", "REFUND_ORDER"},
+      {"confidence", 0.9},
+      {"next_action", "ask_for_slot"},
+      {"slot_to_request", "order_id"},
+      {"tool_name", nullptr},
+      {"tool_args", nullptr}}},
+    {"What is your Return policy?",
+     {{"intent", "KNOWLEDGE_QA"},
+      {"confidence", 0.9},
+      {"next_action", "call_tool"},
+      {"slot_to_request", nullptr},
+      {"tool_name", "knowledge_search"},
+      {"tool_args", {{"query", "What is your Return policy?"}}}}},
+    {"Hi!",
+     {{"intent", "GREETING"},
+      {"confidence", 0.9},
+      {"next_action", "respond"},
+      {"slot_to_request", nullptr},
+      {"tool_name", nullptr},
+      {"tool_args", nullptr}}},
+    {"it's 555",
+     {{"intent", "GET_ORDER_INFORMATION"},
+      {"confidence", 0.9},
+      {"next_action", "call_tool"},
+      {"slot_to_request", nullptr},
+      {"tool_name", "get_order"},
+      {"tool_args", {{"order_id", "555"}}}}},
+    {"this is something else",
+     {{"intent", "UNKNOWN"},
+      {"confidence", 0.9},
+      {"next_action", "respond"},
+      {"slot_to_request", nullptr},
+      {"tool_name", nullptr},
+      {"tool_args", nullptr}}},
+    {"garbage-route where is my order?", {{"intent", "DANCE"}}},
+  };
+  return cases;
+}
+
+/// A streamed chat completion put back together.
+struct streamed_completion {
+  std::string text;
+  std::string call_id;
+  std::string call_name;
+  std::string call_arguments;
+  std::string finish_reason;
+  std::size_t content_deltas = 0;
+};
+
+streamed_completion join_stream(const std::vector<std::string>& events) {
+  streamed_completion result;
+  for (const auto& ev : events) {
+    if (ev == "[DONE]")
+      continue;
+    auto chunk = json::parse(ev);
+    if (chunk["choices"].empty())
+      continue;
+    const auto& choice = chunk["choices"][0];
+    if (choice["finish_reason"].is_string())
+      result.finish_reason = choice["finish_reason"];
+    const auto& delta = choice["delta"];
+    if (delta.contains("content") && delta["content"].is_string()
+        && !delta["content"].get<std::string>().empty()) {
+      result.text += delta["content"].get<std::string>();
+      ++result.content_deltas;
+    }
+    if (!delta.contains("tool_calls"))
+      continue;
+    const auto& call = delta["tool_calls"][0];
+    if (call.contains("id"))
+      result.call_id += call["id"].get<std::string>();
+    if (call["function"].contains("name"))
+      result.call_name += call["function"]["name"].get<std::string>();
+    result.call_arguments += call["function"]["arguments"].get<std::string>();
+  }
+  return result;
+}
+
+TEST_F(mock_llm, agent_flag_does_not_go_with_a_fixed_reply_or_call) {
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"--agent", "--tool-call", "f"}, {"--agent", "--reply", "x"}}) {
+    server_process proc{mock_llm_process::executable_path(), args};
+    EXPECT_TRUE(proc.wait_exit(5000ms).is_exit(2)) << proc.log();
+  }
+}
+
+TEST_F(mock_llm, websocket_agent_answers_a_forced_route_by_keywords) {
+  start({"--protocol", "websocket", "--agent", "--chunks", "3"});
+  ws_client client;
+  connect(client);
+  int n = 0;
+  for (const auto& [message, expected] : route_cases()) {
+    auto id = "route" + std::to_string(++n);
+    client.send_json(ws_request(
+      id, message, true,
+      {{"tools", route_tools()},
+       {"tool_choice", "route"},
+       {"system_prompt", "Route the message."}}));
+    auto [deltas, reply] = read_reply(client);
+    EXPECT_TRUE(deltas.empty()) << message;
+    EXPECT_EQ(reply["id"], id);
+    EXPECT_EQ(reply["response"], "") << reply;
+    EXPECT_EQ(reply["finish_reason"], "tool_calls") << reply;
+    const auto& calls = reply["metadata"]["tool_calls"];
+    ASSERT_EQ(calls.size(), 1u) << reply;
+    EXPECT_EQ(calls[0]["name"], "route");
+    EXPECT_EQ(calls[0]["id"], "call_" + std::to_string(n));
+    EXPECT_EQ(json::parse(calls[0]["arguments"].get<std::string>()), expected)
+      << message;
+  }
+  auto s = stats();
+  EXPECT_EQ(s["route_calls"], route_cases().size()) << s.dump();
+  EXPECT_EQ(s["tool_calls_emitted"], route_cases().size()) << s.dump();
+}
+
+TEST_F(mock_llm, websocket_agent_summarises_the_tool_results_in_its_answer) {
+  start({"--protocol", "websocket", "--agent", "--chunks", "3"});
+  ws_client client;
+  connect(client);
+  client.send_json(ws_request(
+    "a1", "where is order 124?", true,
+    {{"tools", agent_tools()},
+     {"tool_choice", "auto"},
+     {"tool_results", json::array({{{"tool_call_id", "call_route_1"},
+                                    {"name", "get_order"},
+                                    {"content", order_124}}})}}));
+  auto [deltas, reply] = read_reply(client);
+  EXPECT_EQ(deltas.size(), 3u);
+  std::string streamed;
+  for (const auto& d : deltas)
+    streamed += d;
+  EXPECT_EQ(reply["finish_reason"], "completed") << reply;
+  EXPECT_EQ(reply["response"], "LLM answer: order 124 is shipped via UPS");
+  EXPECT_EQ(streamed, reply["response"]);
+  // An unknown order, and no tools at all: the text says so, or echoes.
+  client.send_json(ws_request(
+    "a2", "where is order 999?", false,
+    {{"tools", agent_tools()},
+     {"tool_results",
+      json::array({{{"tool_call_id", "c"},
+                    {"name", "get_order"},
+                    {"content", R"({"error":"not found","order_id":"999"})"}}})}}));
+  EXPECT_EQ(read_reply(client).second["response"],
+            "LLM answer: order 999 was not found");
+  client.send_json(ws_request("a3", "hello there", false));
+  EXPECT_EQ(read_reply(client).second["response"], "LLM answer: hello there");
+  EXPECT_EQ(stats()["tool_calls_emitted"], 0);
+}
+
+TEST_F(mock_llm, websocket_agent_calls_one_tool_per_round_until_it_can_answer) {
+  start({"--protocol", "websocket", "--agent"});
+  ws_client client;
+  connect(client);
+  json meta{{"tools", agent_tools()}, {"tool_choice", "auto"}};
+  client.send_json(ws_request("m1", both_needs, true, meta));
+  auto first = read_reply(client).second;
+  ASSERT_EQ(first["finish_reason"], "tool_calls") << first;
+  auto call = first["metadata"]["tool_calls"][0];
+  EXPECT_EQ(call["name"], "get_order");
+  EXPECT_EQ(json::parse(call["arguments"].get<std::string>()),
+            json({{"order_id", "124"}}));
+  meta["tool_results"] = json::array(
+    {{{"tool_call_id", call["id"]}, {"name", "get_order"},
+      {"content", order_124}}});
+  client.send_json(ws_request("m2", both_needs, true, meta));
+  auto second = read_reply(client).second;
+  ASSERT_EQ(second["finish_reason"], "tool_calls") << second;
+  call = second["metadata"]["tool_calls"][0];
+  EXPECT_EQ(call["name"], "knowledge_search");
+  EXPECT_EQ(json::parse(call["arguments"].get<std::string>()),
+            json({{"query", both_needs}}));
+  EXPECT_NE(call["id"], first["metadata"]["tool_calls"][0]["id"]);
+  meta["tool_results"].push_back({{"tool_call_id", call["id"]},
+                                  {"name", "knowledge_search"},
+                                  {"content", return_policy_matches}});
+  client.send_json(ws_request("m3", both_needs, true, meta));
+  auto [deltas, answer] = read_reply(client);
+  EXPECT_FALSE(deltas.empty());
+  EXPECT_EQ(answer["response"],
+            "LLM answer: order 124 is shipped via UPS; see Return policy");
+  // tool_choice "none" answers at once, with what there is.
+  meta["tool_choice"] = "none";
+  meta.erase("tool_results");
+  client.send_json(ws_request("m4", both_needs, false, meta));
+  EXPECT_EQ(read_reply(client).second["response"],
+            "LLM answer: " + both_needs);
+  auto s = stats();
+  EXPECT_EQ(s["tool_calls_emitted"], 2) << s.dump();
+  EXPECT_EQ(s["route_calls"], 0) << s.dump();
+}
+
+TEST_F(mock_llm, openai_agent_answers_a_forced_route_by_keywords) {
+  start({"--protocol", "openai", "--agent", "--chunks", "3"});
+  json forced{{"tools", route_tools()},
+              {"tool_choice",
+               {{"type", "function"}, {"function", {{"name", "route"}}}}}};
+  raw_http conn{host_, port_};
+  int n = 0;
+  for (const auto& [message, expected] : route_cases()) {
+    ++n;
+    conn.send("POST", "/v1/chat/completions",
+              chat_body(message, true, forced).dump());
+    ASSERT_EQ(conn.read_head(frame_timeout).status, 200u);
+    auto got = join_stream(read_events(conn));
+    EXPECT_EQ(got.finish_reason, "tool_calls") << message;
+    EXPECT_EQ(got.text, "") << message;
+    EXPECT_EQ(got.call_name, "route");
+    EXPECT_EQ(got.call_id, "call_" + std::to_string(n));
+    EXPECT_EQ(json::parse(got.call_arguments), expected) << message;
+  }
+  // Not streamed: the same call in message.tool_calls.
+  auto res = post_chat(chat_body("I want a human", false, forced));
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto choice = json::parse(res.body)["choices"][0];
+  EXPECT_EQ(choice["finish_reason"], "tool_calls");
+  EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["name"], "route");
+  EXPECT_EQ(json::parse(choice["message"]["tool_calls"][0]["function"]
+                          ["arguments"]
+                            .get<std::string>())["intent"],
+            "ESCALATE_TO_HUMAN");
+  auto s = stats();
+  EXPECT_EQ(s["route_calls"], route_cases().size() + 1) << s.dump();
+  EXPECT_EQ(s["tool_calls_emitted"], route_cases().size() + 1) << s.dump();
+}
+
+TEST_F(mock_llm, openai_agent_summarises_the_tool_results_in_its_answer) {
+  start({"--protocol", "openai", "--agent", "--chunks", "3"});
+  // As Parley sends a round: the assistant's call, then the tool's result,
+  // which names the call only by its id.
+  json messages = json::array(
+    {{{"role", "system"}, {"content", "Answer."}},
+     {{"role", "user"}, {"content", "what is your return policy?"}},
+     {{"role", "assistant"},
+      {"content", nullptr},
+      {"tool_calls",
+       json::array({{{"id", "call_route_1"},
+                     {"type", "function"},
+                     {"function",
+                      {{"name", "knowledge_search"},
+                       {"arguments", R"({"query":"return policy"})"}}}}})}},
+     {{"role", "tool"},
+      {"tool_call_id", "call_route_1"},
+      {"content", return_policy_matches}}});
+  raw_http conn{host_, port_};
+  conn.send("POST", "/v1/chat/completions",
+            json({{"model", "m"},
+                  {"messages", messages},
+                  {"tools", agent_tools()},
+                  {"tool_choice", "auto"},
+                  {"stream", true}})
+              .dump());
+  ASSERT_EQ(conn.read_head(frame_timeout).status, 200u);
+  auto got = join_stream(read_events(conn));
+  EXPECT_EQ(got.finish_reason, "stop");
+  EXPECT_EQ(got.call_name, "");
+  EXPECT_EQ(got.text, "LLM answer: see Return policy");
+  EXPECT_EQ(got.content_deltas, 3u);
+  EXPECT_EQ(stats()["tool_calls_emitted"], 0);
+}
+
+TEST_F(mock_llm, openai_agent_calls_one_tool_per_round_until_it_can_answer) {
+  start({"--protocol", "openai", "--agent"});
+  json messages = json::array({{{"role", "user"}, {"content", both_needs}}});
+  auto round = [&](const std::string& choice) {
+    auto res = post_chat({{"model", "m"},
+                          {"messages", messages},
+                          {"tools", agent_tools()},
+                          {"tool_choice", choice},
+                          {"stream", false}});
+    EXPECT_EQ(res.status, 200u) << res.body;
+    return json::parse(res.body)["choices"][0];
+  };
+  // Each call goes back as the assistant's call and the tool's result.
+  auto answer_call = [&](const json& choice, const std::string& content) {
+    auto call = choice["message"]["tool_calls"][0];
+    messages.push_back({{"role", "assistant"},
+                        {"content", nullptr},
+                        {"tool_calls", json::array({call})}});
+    messages.push_back({{"role", "tool"},
+                        {"tool_call_id", call["id"]},
+                        {"content", content}});
+  };
+  auto first = round("auto");
+  ASSERT_EQ(first["finish_reason"], "tool_calls") << first;
+  EXPECT_EQ(first["message"]["tool_calls"][0]["function"]["name"], "get_order");
+  EXPECT_EQ(json::parse(first["message"]["tool_calls"][0]["function"]
+                          ["arguments"]
+                            .get<std::string>()),
+            json({{"order_id", "124"}}));
+  answer_call(first, order_124);
+  auto second = round("auto");
+  ASSERT_EQ(second["finish_reason"], "tool_calls") << second;
+  EXPECT_EQ(second["message"]["tool_calls"][0]["function"]["name"],
+            "knowledge_search");
+  answer_call(second, return_policy_matches);
+  auto third = round("auto");
+  EXPECT_EQ(third["finish_reason"], "stop") << third;
+  EXPECT_EQ(third["message"]["content"],
+            "LLM answer: order 124 is shipped via UPS; see Return policy");
+  auto s = stats();
+  EXPECT_EQ(s["tool_calls_emitted"], 2) << s.dump();
+  EXPECT_EQ(s["route_calls"], 0) << s.dump();
+}
+
 TEST_F(mock_llm, openai_client_hanging_up_cancels_the_stream) {
   // The next write is a second away: a count before it shows that the mock
   // noticed the hang-up itself.

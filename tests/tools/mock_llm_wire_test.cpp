@@ -1,8 +1,10 @@
-// The mock LLM's protocol helpers (tools/mock_llm/wire.hpp), without sockets.
+// The mock LLM's protocol helpers (tools/mock_llm/wire.hpp) and its --agent
+// decisions (agent_mode.hpp), without sockets.
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tools/mock_llm/agent_mode.hpp"
 #include "tools/mock_llm/wire.hpp"
 
 using namespace parley::mock_llm;
@@ -86,6 +88,84 @@ TEST(mock_llm_wire, tool_results_text_joins_contents) {
               R"([{"content":"one"},{"result":{"n":2}}])")),
             "one\n{\"n\":2}");
   EXPECT_EQ(tool_results_text(json::parse(R"({"x":1})")), "{\"x\":1}");
+}
+
+TEST(mock_llm_wire, tool_context_of_an_openai_request) {
+  auto req = parse_chat_request(R"({"messages":[
+    {"role":"user","content":"a"},
+    {"role":"assistant","content":null,"tool_calls":[
+      {"id":"c0","type":"function","function":{"name":"old","arguments":"{}"}}]},
+    {"role":"tool","tool_call_id":"c0","content":"before the last user"},
+    {"role":"user","content":"b"},
+    {"role":"assistant","content":null,"tool_calls":[
+      {"id":"c1","type":"function","function":{"name":"get_order","arguments":"{}"}}]},
+    {"role":"tool","tool_call_id":"c1","content":"one"},
+    {"role":"tool","tool_call_id":"unknown","name":"named","content":"two"}],
+    "tools":[{"type":"function","function":{"name":"get_order"}},{"name":"bare"}],
+    "tool_choice":{"type":"function","function":{"name":"route"}}})");
+  ASSERT_TRUE(req.error.empty()) << req.error;
+  EXPECT_EQ(req.tools.offered, (std::vector<std::string>{"get_order", "bare"}));
+  EXPECT_EQ(req.tools.choice, "route");
+  ASSERT_EQ(req.tools.outputs.size(), 2u);
+  EXPECT_EQ(req.tools.outputs[0].name, "get_order");
+  EXPECT_EQ(req.tools.outputs[0].content, "one");
+  EXPECT_EQ(req.tools.outputs[1].name, "named");
+  EXPECT_EQ(parse_chat_request(R"({"messages":[{"role":"user","content":"x"}]})")
+              .tools.choice,
+            "auto");
+}
+
+TEST(mock_llm_wire, tool_context_of_a_websocket_request) {
+  auto req = parse_ws_request(R"({"id":1,"message":"m","metadata":{
+    "tools":[{"type":"function","function":{"name":"route"}}],
+    "tool_choice":"none",
+    "tool_results":[{"tool_call_id":"c","name":"get_order","content":"x"},
+                    {"name":"knowledge_search","content":{"matches":[]}},
+                    "junk"]}})");
+  ASSERT_TRUE(req.error.empty()) << req.error;
+  EXPECT_EQ(req.tools.offered, (std::vector<std::string>{"route"}));
+  EXPECT_EQ(req.tools.choice, "none");
+  ASSERT_EQ(req.tools.outputs.size(), 3u);
+  EXPECT_EQ(req.tools.outputs[1].name, "knowledge_search");
+  EXPECT_EQ(req.tools.outputs[1].content, R"({"matches":[]})");
+  EXPECT_EQ(req.tools.outputs[2].name, "");
+}
+
+TEST(mock_llm_agent, summaries_of_tool_results) {
+  auto summary = [](std::string name, std::string content) {
+    return agent_summary(tool_output{std::move(name), std::move(content)});
+  };
+  EXPECT_EQ(summary("get_order", R"({"order_id":"555","status":"processing",)"
+                                 R"("carrier":null})"),
+            "order 555 is processing");
+  EXPECT_EQ(summary("get_order", R"({"error":"the tool timed out"})"),
+            "get_order failed: the tool timed out");
+  EXPECT_EQ(summary("knowledge_search", R"({"matches":[]})"),
+            "no help article matched");
+  EXPECT_EQ(summary("other", "plain text"), "other returned plain text");
+  // Unnamed results are recognised by their shape.
+  EXPECT_EQ(summary("", R"({"order_id":"777","status":"delivered",)"
+                        R"("carrier":"DHL"})"),
+            "order 777 is delivered via DHL");
+  EXPECT_EQ(agent_output_tool({"", R"({"matches":[{"section":"S"}]})"}),
+            "knowledge_search");
+}
+
+TEST(mock_llm_agent, keywords_match_word_starts_and_greetings_whole_words) {
+  EXPECT_EQ(agent_route("returns?")["intent"], "KNOWLEDGE_QA");
+  EXPECT_EQ(agent_route("history lesson")["intent"], "UNKNOWN");
+  EXPECT_EQ(agent_route("12 34")["intent"], "UNKNOWN");
+  auto needed = agent_needed_tools("order 12 then 98765, shipping?");
+  ASSERT_EQ(needed.size(), 2u);
+  EXPECT_EQ(json::parse(needed[0].arguments), json({{"order_id", "98765"}}));
+  EXPECT_EQ(needed[1].name, "knowledge_search");
+  // No tools offered: text, even when the message needs one.
+  EXPECT_EQ(agent_answer("order 124", tool_context{}).text,
+            "LLM answer: order 124");
+  tool_context only_search;
+  only_search.offered = {"knowledge_search"};
+  EXPECT_FALSE(agent_answer("order 124", only_search).call)
+    << "get_order is needed but not offered";
 }
 
 } // namespace

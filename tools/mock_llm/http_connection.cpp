@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "tools/mock_llm/agent_mode.hpp"
 #include "tools/mock_llm/wire.hpp"
 #include "tools/mock_llm/ws_connection.hpp"
 
@@ -272,27 +273,49 @@ private:
                                                    "(parley-mock-llm "
                                                    "--fail-nth)",
                                                    "server_error", "")));
-    auto tool_call = !opts().tool_call.empty() && job.req.tools_offered
-                     && !job.req.tool_result;
-    auto text = reply_text(opts(), job.req.user_text, job.req.tool_result);
-    auto call_id = "call_mock_" + std::to_string(job.plan.number);
+    // A tool call (its name and arguments), or text.
+    std::string tool_name;
+    std::string tool_args;
+    std::string text;
+    std::string call_id;
+    if (opts().agent) {
+      auto answer = agent_answer(job.req.user_text, job.req.tools);
+      if (answer.call) {
+        tool_name = std::move(answer.call->name);
+        tool_args = std::move(answer.call->arguments);
+      }
+      text = std::move(answer.text);
+      call_id = "call_" + std::to_string(job.plan.number);
+    } else {
+      if (!opts().tool_call.empty() && job.req.tools_offered
+          && !job.req.tool_result) {
+        tool_name = opts().tool_call;
+        tool_args = opts().tool_args;
+      }
+      text = reply_text(opts(), job.req.user_text, job.req.tool_result);
+      call_id = "call_mock_" + std::to_string(job.plan.number);
+    }
+    auto tool_call = !tool_name.empty();
+    if (opts().agent)
+      state_.log("agent: " + (tool_call ? "calls " + tool_name + " " + tool_args
+                                        : "answers `" + text + "`"));
     std::uint64_t completion_tokens = tool_call ? 1 : count_tokens(text);
     if (!job.req.stream) {
       if (job.plan.drop)
         return drop();
+      if (tool_call)
+        state_.tool_call_emitted(tool_name);
       return write(json_response(
         200, req,
-        completion_body(job.ids, text, call_id,
-                        tool_call ? opts().tool_call : std::string{},
-                        opts().tool_args, job.req.prompt_tokens,
-                        completion_tokens)));
+        completion_body(job.ids, text, call_id, tool_name, tool_args,
+                        job.req.prompt_tokens, completion_tokens)));
     }
     std::vector<json> deltas;
     json first{{"role", "assistant"}};
     if (tool_call) {
       first["content"] = nullptr;
       // Several argument pieces even with --chunks 1: clients must join them.
-      deltas = tool_call_deltas(call_id, opts().tool_call, opts().tool_args,
+      deltas = tool_call_deltas(call_id, tool_name, tool_args,
                                 std::max<std::size_t>(2, opts().chunks));
     } else {
       first["content"] = "";
@@ -312,6 +335,8 @@ private:
     if (job.plan.drop)
       job.drop_at_end = true;
     if (!job.drop_at_end) {
+      if (tool_call)
+        state_.tool_call_emitted(tool_name);
       add(sse_chunk(job.ids, json::object(), tool_call ? "tool_calls" : "stop"),
           false);
       if (opts().usage_chunk)

@@ -61,6 +61,8 @@ std::string mock_state::stats_json() const {
              {"health_checks", health_checks_},
              {"cancelled", cancelled_},
              {"dropped", dropped_},
+             {"tool_calls_emitted", tool_calls_emitted_},
+             {"route_calls", route_calls_},
              {"unauthorized", unauthorized_},
              {"authorized", std::move(authorized)},
              {"last_request", last_request_}};

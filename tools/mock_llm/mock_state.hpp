@@ -55,6 +55,13 @@ public:
     ++dropped_;
   }
 
+  /// A reply carrying a call of tool `name` is sent (--tool-call, --agent).
+  void tool_call_emitted(const std::string& name) {
+    ++tool_calls_emitted_;
+    if (name == "route")
+      ++route_calls_;
+  }
+
   /// A TLS handshake (with --tls-cert) succeeded or failed.
   void tls_handshake(bool ok) noexcept {
     ++(ok ? tls_handshakes_ : tls_failures_);
@@ -77,6 +84,8 @@ private:
   std::uint64_t health_checks_ = 0;
   std::uint64_t cancelled_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t tool_calls_emitted_ = 0;
+  std::uint64_t route_calls_ = 0;
   std::uint64_t tls_handshakes_ = 0;
   std::uint64_t tls_failures_ = 0;
   std::uint64_t unauthorized_ = 0;

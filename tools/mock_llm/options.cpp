@@ -73,6 +73,9 @@ parse_result parse_options(int argc, char** argv) {
      "reply with a call of this tool instead of text (see README)")
     ("tool-args", po::value(&opts.tool_args)->default_value(opts.tool_args),
      "the tool call's arguments, a JSON object, sent as given")
+    ("agent", po::bool_switch(&opts.agent),
+     "behave like a small tool-using model: answer a forced `route` call "
+     "and call get_order / knowledge_search by keyword rules (see README)")
     ("require-key", po::value(&require_key),
      "refuse (401) requests without `Authorization: Bearer KEY`")
     ("reply", po::value(&reply),
@@ -135,6 +138,9 @@ parse_result parse_options(int argc, char** argv) {
   }
   if (vm.count("reply"))
     opts.reply = reply;
+  if (opts.agent && (!opts.tool_call.empty() || opts.reply))
+    return usage_error("--agent decides calls and text itself: it does not go "
+                       "with --tool-call or --reply");
   opts.usage_chunk = vm.count("no-usage-chunk") == 0;
   if (opts.tls_cert.empty() != opts.tls_key.empty())
     return usage_error("--tls-cert and --tls-key go together");

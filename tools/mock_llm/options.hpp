@@ -31,6 +31,8 @@ struct options {
   std::uint32_t retry_after = 0;
   std::string tool_call;
   std::string tool_args = "{}";
+  // --agent: route and call tools like a small model (agent_mode.hpp).
+  bool agent = false;
   std::optional<std::string> require_key;
   std::optional<std::string> reply;
   bool legacy_fields = false;

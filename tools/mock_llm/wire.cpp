@@ -1,6 +1,7 @@
 #include "tools/mock_llm/wire.hpp"
 
 #include <cctype>
+#include <map>
 
 namespace parley::mock_llm {
 
@@ -37,6 +38,57 @@ std::string model_of(const json& body) {
       && !body["model"].get<std::string>().empty())
     return body["model"].get<std::string>();
   return "mock-model";
+}
+
+/// A member's value, or nullptr when `object` is no object or lacks `key`.
+const json* find_member(const json& object, const char* key) {
+  if (!object.is_object())
+    return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+/// A string member's value, or "" when it is absent or no string.
+std::string string_member(const json& object, const char* key) {
+  auto value = find_member(object, key);
+  return value && value->is_string() ? value->get<std::string>()
+                                     : std::string{};
+}
+
+/// The function names of an OpenAI `tools` array: entries
+/// {"type":"function","function":{"name"}} (or a bare {"name"}).
+std::vector<std::string> tool_names(const json& tools) {
+  std::vector<std::string> names;
+  if (!tools.is_array())
+    return names;
+  for (const auto& tool : tools) {
+    auto function = find_member(tool, "function");
+    auto name = string_member(function ? *function : tool, "name");
+    if (!name.empty())
+      names.push_back(std::move(name));
+  }
+  return names;
+}
+
+/// tool_choice: "auto", "none" or "required" as sent; a forced function as
+/// its name, from {"type":"function","function":{"name"}} (openai) or the
+/// bare name (websocket). Anything else counts as "auto".
+std::string choice_of(const json& choice) {
+  if (choice.is_string() && !choice.get_ref<const std::string&>().empty())
+    return choice.get<std::string>();
+  if (auto function = find_member(choice, "function")) {
+    auto name = string_member(*function, "name");
+    if (!name.empty())
+      return name;
+  }
+  return "auto";
+}
+
+/// A tool result's content as text: a string as is, other JSON dumped.
+std::string content_of(const json* value) {
+  if (value == nullptr || value->is_null())
+    return {};
+  return value->is_string() ? value->get<std::string>() : dump(*value);
 }
 
 } // namespace
@@ -111,6 +163,18 @@ ws_request parse_ws_request(std::string_view text) {
   if (metadata.is_object() && metadata.contains("tool_results")
       && !metadata["tool_results"].is_null())
     req.tool_results = metadata["tool_results"];
+  if (auto tools = find_member(metadata, "tools"))
+    req.tools.offered = tool_names(*tools);
+  if (auto choice = find_member(metadata, "tool_choice"))
+    req.tools.choice = choice_of(*choice);
+  if (req.tool_results.is_array())
+    for (const auto& entry : req.tool_results) {
+      auto content = find_member(entry, "content");
+      if (content == nullptr)
+        content = find_member(entry, "result");
+      req.tools.outputs.push_back(
+        tool_output{string_member(entry, "name"), content_of(content)});
+    }
   if (body.contains("settings"))
     req.stream = is_true(body["settings"], "stream");
   req.model = model_of(body);
@@ -208,6 +272,13 @@ chat_request parse_chat_request(std::string_view text) {
   req.stream = is_true(body, "stream");
   req.tools_offered = body.contains("tools") && body["tools"].is_array()
                       && !body["tools"].empty();
+  if (auto tools = find_member(body, "tools"))
+    req.tools.offered = tool_names(*tools);
+  if (auto choice = find_member(body, "tool_choice"))
+    req.tools.choice = choice_of(*choice);
+  // The names of the assistant's calls since the last user message, by id:
+  // a `tool` message names the call it answers only by its id.
+  std::map<std::string, std::string> call_names;
   for (const auto& msg : body["messages"]) {
     if (!msg.is_object() || !msg.contains("role") || !msg["role"].is_string()) {
       req.error = "every message needs a `role`";
@@ -220,8 +291,26 @@ chat_request parse_chat_request(std::string_view text) {
     if (role == "user") {
       req.user_text = text;
       req.tool_result.reset();
+      req.tools.outputs.clear();
+      call_names.clear();
+    } else if (role == "assistant") {
+      auto calls = find_member(msg, "tool_calls");
+      if (calls && calls->is_array())
+        for (const auto& call : *calls) {
+          auto function = find_member(call, "function");
+          if (function)
+            call_names[string_member(call, "id")]
+              = string_member(*function, "name");
+        }
     } else if (role == "tool") {
       req.tool_result = text;
+      auto name = string_member(msg, "name");
+      if (name.empty()) {
+        auto it = call_names.find(string_member(msg, "tool_call_id"));
+        if (it != call_names.end())
+          name = it->second;
+      }
+      req.tools.outputs.push_back(tool_output{std::move(name), text});
     }
   }
   req.body = std::move(body);

@@ -29,6 +29,25 @@ std::uint64_t count_tokens(std::string_view text);
 /// JSON text that never throws on odd input (invalid UTF-8 is replaced).
 std::string dump(const nlohmann::json& value);
 
+/// The result of one tool call that a request carries back (a call of an
+/// earlier round that the client ran).
+struct tool_output {
+  std::string name;    // the tool's name; empty when the request does not say
+  std::string content; // as sent; JSON that is not a string is dumped
+};
+
+/// What a request says about tools, in either protocol.
+struct tool_context {
+  std::vector<std::string> offered; // the names of the tools offered
+  /// "auto" (also when absent), "none", "required", or the name of the one
+  /// function the request forces.
+  std::string choice = "auto";
+  /// The results of earlier rounds, in order. openai: the `tool` messages
+  /// after the last `user` message, named after the assistant's calls they
+  /// answer (or their own `name`); websocket: metadata.tool_results.
+  std::vector<tool_output> outputs;
+};
+
 /// The reply text for a user message (or for a tool's result, which the
 /// reply then quotes): `--reply`, or `Echo: <user text>`.
 std::string reply_text(const options& opts, std::string_view user_text,
@@ -45,6 +64,7 @@ struct ws_request {
   std::string message;
   std::string model;           // "mock-model" when the request has none
   nlohmann::json tool_results; // metadata.tool_results; null when absent
+  tool_context tools;          // metadata.tools, tool_choice, tool_results
   nlohmann::json body;         // the whole frame, for /stats
   std::string error;           // non-empty: the frame is malformed
 };
@@ -85,6 +105,7 @@ struct chat_request {
   /// The content of a `tool` message after the last `user` message: the
   /// agent answered a tool call, so the reply is text quoting it.
   std::optional<std::string> tool_result;
+  tool_context tools; // `tools`, `tool_choice`, the `tool` messages
   std::uint64_t prompt_tokens = 0;
   nlohmann::json body;
   std::string error; // non-empty: answer 400 with it

@@ -16,6 +16,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "tools/mock_llm/agent_mode.hpp"
 #include "tools/mock_llm/wire.hpp"
 
 namespace beast = boost::beast;
@@ -77,6 +78,9 @@ private:
     request_plan plan;
     bool stream = false;
     bool tool_call = false;
+    std::string call_id;             // with tool_call
+    std::string tool_name;
+    std::string tool_args;
     std::string text;                // the whole reply
     std::vector<std::string> chunks; // its deltas
     std::size_t sent = 0;            // deltas sent so far
@@ -147,14 +151,31 @@ private:
     r.model = req.model;
     r.stream = req.stream;
     r.prompt_tokens = count_tokens(req.message);
-    r.tool_call = !opts.tool_call.empty() && req.tool_results.is_null();
-    std::optional<std::string> tool_result;
-    if (!req.tool_results.is_null())
-      tool_result = tool_results_text(req.tool_results);
-    if (!r.tool_call) {
+    if (opts.agent) {
+      auto answer = agent_answer(req.message, req.tools);
+      if (answer.call) {
+        r.tool_call = true;
+        r.call_id = "call_" + std::to_string(r.plan.number);
+        r.tool_name = std::move(answer.call->name);
+        r.tool_args = std::move(answer.call->arguments);
+      }
+      r.text = std::move(answer.text);
+      state_.log("agent: " + (r.tool_call ? "calls " + r.tool_name + " "
+                                              + r.tool_args
+                                          : "answers `" + r.text + "`"));
+    } else if (!opts.tool_call.empty() && req.tool_results.is_null()) {
+      r.tool_call = true;
+      r.call_id = "call_mock_" + std::to_string(r.plan.number);
+      r.tool_name = opts.tool_call;
+      r.tool_args = opts.tool_args;
+    } else {
+      std::optional<std::string> tool_result;
+      if (!req.tool_results.is_null())
+        tool_result = tool_results_text(req.tool_results);
       r.text = reply_text(opts, req.message, tool_result);
-      r.chunks = split_chunks(r.text, opts.chunks);
     }
+    if (!r.tool_call)
+      r.chunks = split_chunks(r.text, opts.chunks);
     r.timer = std::make_unique<net::steady_timer>(ws_.get_executor());
     state_.log("websocket request #" + std::to_string(r.plan.number) + " id "
                + dump(r.id));
@@ -221,12 +242,10 @@ private:
       for (std::size_t i = 0; i < r.sent; ++i)
         out.text += r.chunks[i];
     } else if (r.tool_call) {
-      const auto& opts = state_.opts();
       out.finish_reason = "tool_calls";
       out.metadata["tool_calls"] = json::array(
-        {{{"id", "call_mock_" + std::to_string(r.plan.number)},
-          {"name", opts.tool_call},
-          {"arguments", opts.tool_args}}});
+        {{{"id", r.call_id}, {"name", r.tool_name}, {"arguments", r.tool_args}}});
+      state_.tool_call_emitted(r.tool_name);
     } else {
       out.text = r.text;
     }
