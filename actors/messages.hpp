@@ -127,13 +127,16 @@ struct agent_message {
 };
 
 /// A chat message that arrived over REST (POST /api/chat/send): answered
-/// with the stored question and answer once both are committed.
+/// with the stored question and answer once both are committed. The session
+/// checks `resume_token` against its stored hash first: only the holder of
+/// the token may write to (and read answers from) a session.
 struct chat_request {
   std::int64_t session_id = 0;
   std::int64_t user_id = 0;
   std::string text;
   std::string client_id;
   std::string message_type;
+  std::string resume_token;
 };
 
 struct chat_exchange {
@@ -247,7 +250,7 @@ typename Inspector::result_type inspect(Inspector& f, agent_message& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chat_request& x) {
   return f(caf::meta::type_name("chat_request"), x.session_id, x.user_id,
-           x.text, x.client_id, x.message_type);
+           x.text, x.client_id, x.message_type, x.resume_token);
 }
 
 template <class Inspector>

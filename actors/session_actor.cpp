@@ -792,6 +792,18 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       when_loaded(
         self, session_id,
         [self, request = std::move(request), waiter]() mutable {
+          auto& st = self->state;
+          // The same check and answer as a resuming socket's: a caller
+          // without the token learns nothing, not even that it exists.
+          if (!resume_token_matches(request.resume_token, st.token_hash)) {
+            st.log->warn("session={} REST message refused: wrong resume "
+                         "token",
+                         st.chat.session_id);
+            waiter.deliver(make_error(errc::invalid_resume,
+                                      "unknown session or wrong resume "
+                                      "token"));
+            return;
+          }
           submit_chat(self, request, waiter);
         },
         [waiter](const caf::error& err) mutable { waiter.deliver(err); });

@@ -20,6 +20,7 @@
 #include "actors/service_directory.hpp"
 #include "actors/supervisor.hpp"
 #include "agent/agent_rules.hpp"
+#include "config/admin_token.hpp"
 #include "config/config_error.hpp"
 #include "config/embedded_defaults.hpp"
 #include "config/logging.hpp"
@@ -99,6 +100,39 @@ supervisor_settings make_supervisor_settings(const server_config& config) {
   return result;
 }
 
+/// The admin token and the allowed origins. Says where the token is, never
+/// what it is; a token that cannot be had stops the start (config_error).
+transport::access_rules make_access_rules(const server_config& config) {
+  auto source = resolve_admin_token(config.admin_token, config.data_dir);
+  if (source.file.empty()) {
+    log()->info("admin token: set by PARLEY_ADMIN_TOKEN (or --admin-token)");
+  } else {
+    std::error_code ec;
+    auto where = std::filesystem::absolute(source.file, ec);
+    auto shown = ec ? source.file : where.lexically_normal().string();
+    if (source.generated)
+      log()->info("admin token: generated and stored in {} (mode 0600); "
+                  "the admin API wants it as 'Authorization: Bearer <token>'",
+                  shown);
+    else
+      log()->info("admin token: read from {}", shown);
+    if (source.too_open)
+      log()->warn("{} is readable by other users: chmod 600 it", shown);
+  }
+  if (config.allow_any_origin) {
+    log()->warn("ALLOWED_ORIGINS=*: pages of every site may use /ws and "
+                "/api from a browser");
+  } else if (!config.allowed_origins.empty()) {
+    std::string list;
+    for (const auto& origin : config.allowed_origins)
+      list += (list.empty() ? "" : ", ") + origin;
+    log()->info("allowed origins: the server's own host and {}", list);
+  }
+  return {transport::admin_credential{source.token},
+          transport::origin_policy{config.allowed_origins,
+                                   config.allow_any_origin}};
+}
+
 transport::transport_limits make_limits(const server_config& config) {
   transport::transport_limits result;
   result.max_message_bytes = config.max_message_bytes;
@@ -108,6 +142,7 @@ transport::transport_limits make_limits(const server_config& config) {
 } // namespace
 
 int run_server(const server_config& config) {
+  auto access = make_access_rules(config);
   if (!std::filesystem::is_directory(config.knowledge_dir))
     log()->warn("knowledge folder {} does not exist; the knowledge base is "
                 "empty",
@@ -143,7 +178,7 @@ int run_server(const server_config& config) {
   auto supervisor = system.spawn(supervisor_fun, directory,
                                  std::move(sup_settings));
   transport::server_context ctx{system, directory, supervisor,
-                                make_limits(config)};
+                                make_limits(config), std::move(access)};
   std::vector<std::thread> io_threads;
   std::shared_ptr<transport::listener> acceptor;
   {

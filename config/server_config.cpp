@@ -1,5 +1,6 @@
 #include "config/server_config.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,7 @@
 
 #include "config/config_error.hpp"
 #include "config/option_values.hpp"
+#include "config/web_origin.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -66,6 +68,10 @@ constexpr option_spec opt_history_limit{"history-limit",
                                         "PARLEY_HISTORY_LIMIT"};
 constexpr option_spec opt_db_pool_size{"db-pool-size",
                                        "PARLEY_DB_POOL_SIZE"};
+constexpr option_spec opt_admin_token{"admin-token", "PARLEY_ADMIN_TOKEN"};
+constexpr option_spec opt_data_dir{"data-dir", "PARLEY_DATA_DIR"};
+constexpr option_spec opt_allowed_origins{"allowed-origins",
+                                          "ALLOWED_ORIGINS"};
 // The LLM flags; load_llm_config reads them with their variables (--llm-url
 // and --llm-model stand for the chosen provider's variable).
 constexpr option_spec opt_llm_provider{"llm-provider", "LLM_PROVIDER"};
@@ -132,6 +138,58 @@ void check_file(const option_spec& opt, const std::string& path) {
     fail(opt, shown(path) + " does not exist");
   if (!fs::is_regular_file(status))
     fail(opt, shown(path) + " is not a file");
+}
+
+/// The token goes into an Authorization header and is never shown, not
+/// even in the error about it.
+std::string check_admin_token(const option_spec& opt, std::string token) {
+  if (token.size() < min_admin_token_length)
+    fail(opt, "must be at least " + std::to_string(min_admin_token_length)
+                + " characters long (the token is not shown)");
+  for (unsigned char c : token)
+    if (c <= 0x20 || c >= 0x7f)
+      fail(opt, "may only contain visible ASCII characters, no spaces (the "
+                "token is not shown)");
+  return token;
+}
+
+/// "https://a.example, http://localhost:8080" or "*"; each entry is stored
+/// as browsers write an Origin header, so that comparing is plain equality.
+void read_allowed_origins(const option_spec& opt, std::string_view text,
+                          server_config& cfg) {
+  bool any_entry = false;
+  while (true) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (!item.empty()) {
+      any_entry = true;
+      if (item == "*") {
+        cfg.allow_any_origin = true;
+      } else {
+        auto bare = item;
+        if (bare.back() == '/') // a pasted "https://shop.example/"
+          bare.remove_suffix(1);
+        auto origin = parse_web_origin(bare);
+        if (!origin)
+          fail(opt, shown(item) + " is not an origin such as "
+                                  "https://shop.example (scheme://host[:port], "
+                                  "no path), or *");
+        auto normal = origin->str();
+        auto& list = cfg.allowed_origins;
+        if (std::find(list.begin(), list.end(), normal) == list.end())
+          list.push_back(std::move(normal));
+      }
+    }
+    if (comma == std::string_view::npos)
+      break;
+    text.remove_prefix(comma + 1);
+  }
+  if (!any_entry)
+    fail(opt, "lists no origin (use * to allow every origin)");
 }
 
 po::options_description make_options(const server_config& defaults) {
@@ -226,6 +284,24 @@ po::options_description make_options(const server_config& defaults) {
                           "SQLite and 4 for server databases",
                           std::to_string(defaults.db_pool_size),
                           opt_db_pool_size)
+                       .c_str());
+  desc.add_options()(opt_admin_token.flag, str("TOKEN"),
+                     text("bearer token for the admin REST API, at least 16 "
+                          "visible ASCII characters (prefer the variable: "
+                          "flags show in ps)",
+                          "generated once into DATA_DIR/admin_token",
+                          opt_admin_token)
+                       .c_str());
+  desc.add_options()(opt_data_dir.flag, str("DIR"),
+                     text("folder for the generated admin token, created "
+                          "if missing",
+                          defaults.data_dir, opt_data_dir)
+                       .c_str());
+  desc.add_options()(opt_allowed_origins.flag, str("LIST"),
+                     text("comma-separated origins (https://shop.example) "
+                          "whose pages may use /ws and /api, or *; the "
+                          "server's own host always may",
+                          "the server's own host only", opt_allowed_origins)
                        .c_str());
   desc.add_options()(opt_llm_provider.flag, str("NAME"),
                      text("websocket, openai, none (or fallback: canned "
@@ -379,6 +455,12 @@ config_load_result load_server_config(int argc, const char* const* argv,
                                        max_history_limit);
   if (auto v = lookup(opt_db_pool_size))
     cfg.db_pool_size = whole_in_range(opt_db_pool_size, *v, 0, 32);
+  if (auto v = lookup(opt_admin_token))
+    cfg.admin_token = check_admin_token(opt_admin_token, std::move(*v));
+  if (auto v = lookup(opt_data_dir))
+    cfg.data_dir = detail::non_empty(opt_data_dir.label(), std::move(*v));
+  if (auto v = lookup(opt_allowed_origins))
+    read_allowed_origins(opt_allowed_origins, *v, cfg);
   llm_flags llm;
   auto flag = [&flags](const char* name) -> std::optional<std::string> {
     if (auto i = flags.find(name); i != flags.end())

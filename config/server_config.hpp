@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/database_url.hpp"
 #include "config/dotenv.hpp"
@@ -15,6 +16,9 @@ enum class log_format { text, json };
 
 /// DATABASE_URL when none is given: SQLite next to where Parley runs.
 inline constexpr const char* default_database_url = "sqlite:///./data/parley.db";
+
+/// The shortest admin token Parley accepts: 16 characters.
+inline constexpr std::size_t min_admin_token_length = 16;
 
 /// Everything Parley reads at start-up. Defaults are the embedded defaults of
 /// `./tools/run`; each field names its environment variable and flag.
@@ -44,6 +48,16 @@ struct server_config {
   std::chrono::milliseconds session_linger{30000};  // PARLEY_SESSION_LINGER (s)
   std::size_t history_limit = 20;                 // PARLEY_HISTORY_LIMIT
   std::size_t db_pool_size = 0; // PARLEY_DB_POOL_SIZE; 0 = by backend
+  /// The bearer token of the admin API (visible ASCII, at least
+  /// min_admin_token_length); empty: the one in `data_dir`/admin_token,
+  /// generated on the first start.
+  std::string admin_token;                        // PARLEY_ADMIN_TOKEN
+  std::string data_dir = "./data";                // PARLEY_DATA_DIR
+  /// Browser origins ("https://shop.example", normalised by web_origin)
+  /// that may open the chat socket and call the REST API, besides pages
+  /// of the server's own host; `allow_any_origin` for "*".
+  std::vector<std::string> allowed_origins;       // ALLOWED_ORIGINS
+  bool allow_any_origin = false;
   llm_config llm; // LLM_* and OPENAI_*, --llm-provider/-url/-model
 };
 

@@ -15,6 +15,8 @@
 #include "config/url_encoding.hpp"
 #include "config/logging.hpp"
 #include "storage/chat_repository.hpp"
+#include "transport/admin_auth.hpp"
+#include "transport/cors.hpp"
 #include "transport/http_router.hpp"
 #include "transport/rest_api.hpp"
 #include "transport/websocket_session.hpp"
@@ -30,6 +32,22 @@ namespace {
 std::string error_body(const std::string& message) {
   return nlohmann::json{{"success", false}, {"error", message}}.dump(
     -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string_view field_of(const http_session::request& req,
+                          http::field name) {
+  auto value = req[name];
+  return {value.data(), value.size()};
+}
+
+/// Client-chosen text for a log line: short, one line, printable.
+std::string loggable(std::string_view text) {
+  std::string result;
+  for (unsigned char c : text.substr(0, 120))
+    result += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+  if (text.size() > 120)
+    result += "...";
+  return result;
 }
 
 } // namespace
@@ -92,12 +110,28 @@ void http_session::handle(request req) {
   auto version = req.version();
   auto keep_alive = req.keep_alive();
   switch (decision.kind) {
-    case route_kind::websocket:
+    case route_kind::websocket: {
+      // A browser tells where the page that opens the socket comes from;
+      // a page of another site must not chat in its visitor's name
+      // (cross-site WebSocket hijacking). Clients that are not browsers
+      // send no Origin and are not concerned.
+      auto origin = field_of(req, http::field::origin);
+      if (!origin.empty()
+          && !ctx_.access.origins.allows(origin,
+                                         field_of(req, http::field::host))) {
+        logger("transport")->info("WebSocket refused: origin {} is not "
+                                  "allowed",
+                                  loggable(origin));
+        return write(json_response(403, version, false,
+                                   error_body("this origin may not open the "
+                                              "chat socket")));
+      }
       // The socket now belongs to the WebSocket; this session ends here.
       stream_.expires_never();
       std::make_shared<websocket_session>(stream_.release_socket(), ctx_)
         ->run(std::move(req), std::move(decision.query));
       return;
+    }
     case route_kind::health:
       return answer_health(req);
     case route_kind::rest:
@@ -152,24 +186,67 @@ void http_session::answer_rest(request& req, const std::string& path,
   auto head = req.method() == http::verb::head;
   auto method = std::string_view{req.method_string().data(),
                                  req.method_string().size()};
+  auto origin = field_of(req, http::field::origin);
+  auto host = field_of(req, http::field::host);
+  if (req.method() == http::verb::options) {
+    auto answer = answer_preflight(ctx_.access.origins, origin, host,
+                                   match_rest("OPTIONS", path).allow);
+    auto res = answer.status == 204
+                 ? json_response(204, version, keep_alive, {})
+                 : json_response(answer.status, version, keep_alive,
+                                 error_body(answer.error));
+    if (answer.status == 204)
+      res.erase(http::field::content_type);
+    for (const auto& [name, value] : answer.headers)
+      res.set(name, value);
+    return write(std::move(res));
+  }
+  // Every answer under /api carries the CORS headers: a page that may call
+  // the API may also read why a call failed.
+  auto cors = cors_headers(ctx_.access.origins, origin, host);
+  auto finish = [cors, head](response& res) {
+    for (const auto& [name, value] : cors)
+      res.set(name, value);
+    if (head)
+      res.body().clear(); // Content-Length stays that of the GET answer
+  };
+  auto refuse = [&](unsigned status, const std::string& message) {
+    auto res = json_response(status, version, keep_alive,
+                             error_body(message));
+    finish(res);
+    return res;
+  };
   auto match = match_rest(method, path);
   switch (match.kind) {
     case rest_match_kind::not_found:
-      return write(json_response(404, version, keep_alive,
-                                 error_body("not found: " + path)));
+      return write(refuse(404, "not found: " + path));
     case rest_match_kind::method_not_allowed: {
-      auto res = json_response(405, version, keep_alive,
-                               error_body("method not allowed"));
+      auto res = refuse(405, "method not allowed");
       res.set(http::field::allow, match.allow);
       return write(std::move(res));
     }
     case rest_match_kind::bad_id:
-      return write(json_response(400, version, keep_alive,
-                                 error_body("the id in the path must be a "
-                                            "positive integer")));
     case rest_match_kind::matched:
       break;
   }
+  // Who asks comes before what is asked: without the token, not even a
+  // malformed id is looked at.
+  auto auth = authorize(match, field_of(req, http::field::authorization),
+                        ctx_.access.admin);
+  if (auth != admin_auth::granted) {
+    boost::system::error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    logger("transport")->info("{} {} refused: {} admin token from {}",
+                              method, loggable(path),
+                              auth == admin_auth::missing ? "no" : "wrong",
+                              ec ? std::string{"?"}
+                                 : peer.address().to_string());
+    auto res = refuse(401, refusal_message(auth));
+    res.set(http::field::www_authenticate, admin_challenge);
+    return write(std::move(res));
+  }
+  if (match.kind == rest_match_kind::bad_id)
+    return write(refuse(400, "the id in the path must be a positive integer"));
   // Everything from the target goes to the database as text: it must be
   // UTF-8 without NUL, or PostgreSQL refuses (or cuts) it.
   auto clean = [](const std::string& text) {
@@ -179,23 +256,20 @@ void http_session::answer_rest(request& req, const std::string& path,
   for (const auto& [name, value] : query)
     target_ok = target_ok && clean(name) && clean(value);
   if (!target_ok)
-    return write(json_response(400, version, keep_alive,
-                               error_body("the path and query must be UTF-8 "
-                                          "text without NUL characters")));
-  auto content_type = req[http::field::content_type];
+    return write(refuse(400, "the path and query must be UTF-8 text without "
+                             "NUL characters"));
+  auto content_type = field_of(req, http::field::content_type);
   auto self = shared_from_this();
-  serve_rest(ctx_, match, query,
-             std::string_view{content_type.data(), content_type.size()},
-             req.body(), [self, version, keep_alive, head](rest_response r) {
+  serve_rest(ctx_, match, query, content_type, req.body(),
+             [self, version, keep_alive, finish](rest_response r) {
                // May run on an actor's thread: hop onto the strand.
                net::post(self->stream_.get_executor(),
-                         [self, version, keep_alive, head,
+                         [self, version, keep_alive, finish,
                           r = std::move(r)]() mutable {
                            auto res = json_response(r.status, version,
                                                     keep_alive,
                                                     std::move(r.body));
-                           if (head)
-                             res.body().clear();
+                           finish(res);
                            self->write(std::move(res));
                          });
              });

@@ -125,10 +125,20 @@ json exchange_or_waiting_json(const chat_exchange& exchange) {
   return data;
 }
 
+/// The one answer for "no such session" and "not your session", so that a
+/// caller without the token cannot tell which (as on the WebSocket).
+rest_response not_your_session() {
+  return failure(403, "unknown session or wrong resume token");
+}
+
 /// POST /api/chat/send: user by email, session (new unless given), then the
-/// session actor's pipeline, then the advanced-AI flag for the answer.
+/// session actor's pipeline, then the advanced-AI flag for the answer. An
+/// existing session takes messages only with its resume token, which its
+/// actor checks once the session is loaded.
 void chat_send(server_context& ctx, rest::chat_send request,
                rest_reply reply) {
+  if (request.session_id != 0 && request.resume_token.empty())
+    return reply(not_your_session()); // no need to ask anyone
   auto svc = ctx.directory->get();
   auto timeout = ctx.limits.actor_timeout;
   // Answering may take a responder's time on top of the commits.
@@ -162,20 +172,21 @@ void chat_send(server_context& ctx, rest::chat_send request,
             reply(ok(std::move(data), 201));
           });
     };
+    // `token` proves ownership to the session; `new_token` (only for a
+    // session made here) goes back to the caller.
     auto send_to_session = [=](std::int64_t session_id, std::int64_t user_id,
-                               std::string token) {
-      chat_request chat{session_id, user_id, request.message,
-                        request.client_id, request.message_type};
+                               std::string token, std::string new_token) {
+      chat_request chat{session_id,           user_id,
+                        request.message,      request.client_id,
+                        request.message_type, std::move(token)};
       self->request(svc->registry, chat_timeout, chat_atom_v, std::move(chat))
         .then(
           [=](chat_exchange& exchange) {
-            respond(std::move(exchange), user_id, token);
+            respond(std::move(exchange), user_id, new_token);
           },
           [=](caf::error& err) {
-            if (is(err, errc::not_found))
-              reply(failure(404, "session "
-                                   + std::to_string(request.session_id)
-                                   + " not found"));
+            if (is(err, errc::not_found) || is(err, errc::invalid_resume))
+              reply(not_your_session());
             else
               reply(from_error(err));
           });
@@ -186,7 +197,8 @@ void chat_send(server_context& ctx, rest::chat_send request,
       .then(
         [=](storage::user_record& user) {
           if (request.session_id != 0) {
-            send_to_session(request.session_id, user.id, {});
+            send_to_session(request.session_id, user.id,
+                            request.resume_token, {});
             return;
           }
           auto token = make_resume_token();
@@ -201,7 +213,7 @@ void chat_send(server_context& ctx, rest::chat_send request,
                       std::move(session))
             .then(
               [=](storage::session_record& created) {
-                send_to_session(created.id, user_id, token);
+                send_to_session(created.id, user_id, token, token);
               },
               [=](caf::error& err) { reply(from_error(err)); });
         },

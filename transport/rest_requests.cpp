@@ -14,9 +14,11 @@ using nlohmann::json;
 
 constexpr std::size_t max_name_bytes = 255;
 constexpr std::size_t max_url_bytes = 1024;
-constexpr std::size_t max_key_bytes = 128;
 constexpr std::size_t max_type_bytes = 32;
 constexpr std::size_t max_client_id_bytes = 128;
+constexpr int max_body_depth = 64;
+// Parley's tokens have 64 hex digits; the limit only bounds the hashing.
+constexpr std::size_t max_resume_token_bytes = 256;
 
 template <class T>
 parsed<T> fail(std::string message, unsigned status = 400) {
@@ -131,7 +133,17 @@ parsed<json> parse_body(std::string_view content_type, std::string_view body) {
     return fail<json>("the request body must be JSON (Content-Type: "
                       "application/json)",
                       415);
-  auto value = json::parse(body, nullptr, false);
+  // Parsing is iterative, but dumping and copying a value recurse: a body
+  // of a million '[' would overflow the stack of the thread serving it.
+  bool too_deep = false;
+  auto bound = [&too_deep](int depth, json::parse_event_t, json&) {
+    too_deep = too_deep || depth > max_body_depth;
+    return !too_deep; // drops what is parsed after that
+  };
+  auto value = json::parse(body, bound, false);
+  if (too_deep)
+    return fail<json>("the request body nests deeper than "
+                      + std::to_string(max_body_depth) + " levels");
   if (value.is_discarded())
     return fail<json>("the request body is not valid JSON");
   if (!value.is_object())
@@ -353,6 +365,10 @@ parsed<chat_send> parse_chat_send(const json& body,
     return fail<chat_send>(*err);
   if (!present)
     r.metadata = "{}";
+  // Whether the token fits the session is the session's to say (403).
+  if (auto err = read_string(body, "resume_token", max_resume_token_bytes,
+                             r.resume_token, present))
+    return fail<chat_send>(*err);
   return result;
 }
 

@@ -72,6 +72,7 @@ struct chat_send {
   std::string message_type;    // defaults to "text"
   std::string client_id;       // optional retry key
   std::string metadata;        // JSON object text, "{}" when absent
+  std::string resume_token;    // required with session_id: proves ownership
 };
 
 parsed<chat_send> parse_chat_send(const nlohmann::json& body,

@@ -7,44 +7,59 @@ namespace parley::transport {
 
 namespace {
 
+/// One method of a path: its endpoint and who may call it.
+struct route_method {
+  const char* method;
+  rest_endpoint endpoint;
+  rest_access access;
+};
+
 /// One path template with its methods.
 struct route_entry {
   const char* path;
-  std::array<std::pair<const char*, rest_endpoint>, 3> methods;
+  std::array<route_method, 3> methods;
   std::size_t method_count;
 };
 
 const std::vector<route_entry>& table() {
   using e = rest_endpoint;
+  // Only the chat itself is open to anonymous visitors; who may read or
+  // change anything else is staff, and has the admin token.
+  constexpr auto anyone = rest_access::anyone;
+  constexpr auto admin = rest_access::admin;
   static const std::vector<route_entry> entries{
-    {"/api/llm/health", {{{"GET", e::llm_health}}}, 1},
-    {"/api/chat/send", {{{"POST", e::chat_send}}}, 1},
+    {"/api/llm/health", {{{"GET", e::llm_health, admin}}}, 1},
+    {"/api/chat/send", {{{"POST", e::chat_send, anyone}}}, 1},
     {"/api/users",
-     {{{"GET", e::list_users}, {"POST", e::create_user}}},
+     {{{"GET", e::list_users, admin}, {"POST", e::create_user, admin}}},
      2},
     {"/api/users/{id}",
-     {{{"GET", e::get_user}, {"PUT", e::update_user},
-       {"DELETE", e::delete_user}}},
+     {{{"GET", e::get_user, admin}, {"PUT", e::update_user, admin},
+       {"DELETE", e::delete_user, admin}}},
      3},
     {"/api/sessions",
-     {{{"GET", e::list_sessions}, {"POST", e::create_session}}},
+     {{{"GET", e::list_sessions, admin},
+       {"POST", e::create_session, admin}}},
      2},
     {"/api/sessions/{id}",
-     {{{"GET", e::get_session}, {"PUT", e::update_session},
-       {"DELETE", e::delete_session}}},
+     {{{"GET", e::get_session, admin}, {"PUT", e::update_session, admin},
+       {"DELETE", e::delete_session, admin}}},
      3},
     {"/api/messages",
-     {{{"GET", e::list_messages}, {"POST", e::chat_send}}},
+     {{{"GET", e::list_messages, admin}, {"POST", e::chat_send, anyone}}},
      2},
-    {"/api/settings", {{{"GET", e::list_settings}}}, 1},
+    {"/api/settings", {{{"GET", e::list_settings, admin}}}, 1},
     {"/api/settings/{key}",
-     {{{"GET", e::get_setting}, {"PUT", e::put_setting}}},
+     {{{"GET", e::get_setting, admin}, {"PUT", e::put_setting, admin}}},
      2},
-    {"/api/handoffs", {{{"GET", e::list_handoffs}}}, 1},
-    {"/api/sessions/{id}/agent-message", {{{"POST", e::agent_message}}}, 1},
-    {"/api/sessions/{id}/release", {{{"POST", e::release_session}}}, 1},
-    {"/api/knowledge/search", {{{"GET", e::knowledge_search}}}, 1},
-    {"/api/knowledge/reload", {{{"POST", e::knowledge_reload}}}, 1},
+    {"/api/handoffs", {{{"GET", e::list_handoffs, admin}}}, 1},
+    {"/api/sessions/{id}/agent-message",
+     {{{"POST", e::agent_message, admin}}},
+     1},
+    {"/api/sessions/{id}/release", {{{"POST", e::release_session, admin}}},
+     1},
+    {"/api/knowledge/search", {{{"GET", e::knowledge_search, admin}}}, 1},
+    {"/api/knowledge/reload", {{{"POST", e::knowledge_reload, admin}}}, 1},
   };
   return entries;
 }
@@ -64,7 +79,10 @@ bool matches(std::string_view tmpl, std::string_view path,
     return false;
   auto segment = path.substr(prefix.size(),
                              path.size() - prefix.size() - suffix.size());
-  if (segment.empty() || segment.find('/') != std::string_view::npos)
+  // "." and ".." (also sent as %2e%2e) name no resource: a client or proxy
+  // that normalizes the path would send the request somewhere else.
+  if (segment.empty() || segment == "." || segment == ".."
+      || segment.find('/') != std::string_view::npos)
     return false;
   param = std::string{segment};
   return true;
@@ -83,14 +101,15 @@ rest_match match_rest(std::string_view method, std::string_view path) {
     for (std::size_t i = 0; i < entry.method_count; ++i) {
       if (!result.allow.empty())
         result.allow += ", ";
-      result.allow += entry.methods[i].first;
+      result.allow += entry.methods[i].method;
     }
     result.kind = rest_match_kind::method_not_allowed;
     for (std::size_t i = 0; i < entry.method_count; ++i) {
-      if (method != entry.methods[i].first)
+      if (method != entry.methods[i].method)
         continue;
       result.kind = rest_match_kind::matched;
-      result.endpoint = entry.methods[i].second;
+      result.endpoint = entry.methods[i].endpoint;
+      result.access = entry.methods[i].access;
     }
     if (result.kind != rest_match_kind::matched)
       return result;
@@ -117,6 +136,19 @@ const std::vector<std::string>& rest_paths() {
     return result;
   }();
   return paths;
+}
+
+const std::vector<rest_operation>& rest_operations() {
+  static const std::vector<rest_operation> operations = [] {
+    std::vector<rest_operation> result;
+    for (const auto& entry : table())
+      for (std::size_t i = 0; i < entry.method_count; ++i)
+        result.push_back({entry.path, entry.methods[i].method,
+                          entry.methods[i].endpoint,
+                          entry.methods[i].access});
+    return result;
+  }();
+  return operations;
 }
 
 } // namespace parley::transport

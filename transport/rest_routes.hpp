@@ -33,6 +33,13 @@ enum class rest_endpoint {
   knowledge_reload, // POST /api/knowledge/reload
 };
 
+/// Who may call an endpoint. Everything is for staff (the admin token)
+/// except what anonymous chat visitors need.
+enum class rest_access {
+  anyone, // POST /api/chat/send and its alias
+  admin,  // Authorization: Bearer <admin token>
+};
+
 enum class rest_match_kind {
   matched,
   not_found,          // no such path
@@ -43,6 +50,7 @@ enum class rest_match_kind {
 struct rest_match {
   rest_match_kind kind = rest_match_kind::not_found;
   rest_endpoint endpoint = rest_endpoint::llm_health;
+  rest_access access = rest_access::admin; // of `endpoint` (matched, bad_id)
   std::int64_t id = 0; // {id}
   std::string key;     // {key}, percent-decoded
   std::string allow;   // for method_not_allowed
@@ -54,5 +62,17 @@ rest_match match_rest(std::string_view method, std::string_view path);
 /// The path templates the API serves, as OpenAPI writes them
 /// ("/api/users/{id}"), in a stable order.
 const std::vector<std::string>& rest_paths();
+
+/// One method of one path, as the routing table has it.
+struct rest_operation {
+  std::string path;   // "/api/users/{id}"
+  std::string method; // "GET"
+  rest_endpoint endpoint;
+  rest_access access;
+};
+
+/// Every operation the API serves, in the table's order: what tests and
+/// docs iterate to cover each endpoint.
+const std::vector<rest_operation>& rest_operations();
 
 } // namespace parley::transport

@@ -12,6 +12,8 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
+#include "transport/admin_auth.hpp"
+#include "transport/origin_policy.hpp"
 
 namespace parley::transport {
 
@@ -59,6 +61,13 @@ private:
   std::size_t count_ = 0;
 };
 
+/// Who may do what: the admin token for the admin API, and the web pages
+/// (origins) that may use the chat socket and the API from a browser.
+struct access_rules {
+  admin_credential admin;
+  origin_policy origins;
+};
+
 /// What every connection needs from the rest of the server. Outlives all
 /// connections.
 struct server_context {
@@ -66,16 +75,19 @@ struct server_context {
   std::shared_ptr<const service_directory> directory;
   supervisor_actor supervisor;
   transport_limits limits;
+  const access_rules access;
   connection_count open_connections;
   std::atomic<std::uint64_t> next_connection_id{1};
 
   server_context(caf::actor_system& sys,
                  std::shared_ptr<const service_directory> dir,
-                 supervisor_actor sup, transport_limits lim)
+                 supervisor_actor sup, transport_limits lim,
+                 access_rules rules)
     : system(sys),
       directory(std::move(dir)),
       supervisor(std::move(sup)),
-      limits(lim) {
+      limits(lim),
+      access(std::move(rules)) {
     // nop
   }
 };

@@ -185,7 +185,10 @@ TEST(server_config, help_lists_every_option_default_and_variable) {
         "KNOWLEDGE_DIR", "LOG_LEVEL", "LOG_FORMAT", "PARLEY_MAX_MESSAGE_BYTES",
         "PARLEY_IO_THREADS", "PARLEY_WORKER_THREADS",
         "PARLEY_SHUTDOWN_TIMEOUT", "PARLEY_SESSION_LINGER",
-        "PARLEY_HISTORY_LIMIT", "default: 127.0.0.1", "default: 3001",
+        "PARLEY_HISTORY_LIMIT", "--admin-token", "PARLEY_ADMIN_TOKEN",
+        "--data-dir", "PARLEY_DATA_DIR", "default: ./data",
+        "--allowed-origins", "ALLOWED_ORIGINS",
+        "default: 127.0.0.1", "default: 3001",
         "default: sqlite:///./data/parley.db", "default: ./knowledge",
         "default: info", "default: text", "default: 16384", "default: 1;",
         "default: 2;", "default: 5;", "default: 30;", "default: 20;"})
@@ -293,6 +296,79 @@ TEST(server_config, bad_database_url_hides_password) {
   EXPECT_FALSE(contains(what, "TopSecret")) << what;
   EXPECT_TRUE(contains(load_error({"--database-url", "oracle://x/y"}),
                        "unknown scheme"));
+}
+
+TEST(server_config, admin_token_and_data_dir) {
+  auto defaults = load({}).config;
+  EXPECT_EQ(defaults.admin_token, "") << "empty: generated into the data dir";
+  EXPECT_EQ(defaults.data_dir, "./data");
+  auto from_env = load({}, {},
+                       {{"PARLEY_ADMIN_TOKEN", "env-token-0123456789"},
+                        {"PARLEY_DATA_DIR", "/var/lib/parley"}})
+                    .config;
+  EXPECT_EQ(from_env.admin_token, "env-token-0123456789");
+  EXPECT_EQ(from_env.data_dir, "/var/lib/parley");
+  EXPECT_EQ(load({}, {{"PARLEY_ADMIN_TOKEN", "dotenv-token-0123456"}}, {})
+              .config.admin_token,
+            "dotenv-token-0123456");
+  EXPECT_EQ(load({"--admin-token", "flag-token-0123456789", "--data-dir",
+                  "d"},
+                 {}, {{"PARLEY_ADMIN_TOKEN", "env-token-0123456789"}})
+              .config.admin_token,
+            "flag-token-0123456789");
+  EXPECT_EQ(load({}, {}, {{"PARLEY_ADMIN_TOKEN", ""}}).config.admin_token, "")
+    << "an empty variable counts as unset";
+  EXPECT_EQ(load({}, {}, {{"PARLEY_ADMIN_TOKEN", std::string(16, 'x')}})
+              .config.admin_token,
+            std::string(16, 'x'));
+  EXPECT_TRUE(contains(load_error({"--data-dir", ""}), "PARLEY_DATA_DIR"));
+}
+
+TEST(server_config, a_bad_admin_token_is_one_line_without_the_token) {
+  for (std::string bad : {"short-secret-15", "fifteen-chars-x",
+                          "has a space in it 0123", "tab\tin-the-token-0123",
+                          "caf\xC3\xA9-not-ascii-0123"}) {
+    SCOPED_TRACE(bad);
+    for (const auto& what :
+         {load_error({"--admin-token", bad.c_str()}),
+          load_error({}, {}, {{"PARLEY_ADMIN_TOKEN", bad}}),
+          load_error({}, {{"PARLEY_ADMIN_TOKEN", bad}}, {})}) {
+      EXPECT_TRUE(contains(what, "--admin-token / PARLEY_ADMIN_TOKEN"))
+        << what;
+      EXPECT_FALSE(contains(what, bad)) << what;
+      EXPECT_TRUE(contains(what, "not shown")) << what;
+    }
+  }
+  EXPECT_TRUE(contains(load_error({"--admin-token", "short-secret-15"}),
+                       "at least 16 characters"));
+  // An empty flag is explicit, and too short.
+  EXPECT_TRUE(contains(load_error({"--admin-token", ""}),
+                       "at least 16 characters"));
+}
+
+TEST(server_config, allowed_origins) {
+  auto none = load({}).config;
+  EXPECT_TRUE(none.allowed_origins.empty());
+  EXPECT_FALSE(none.allow_any_origin);
+  auto listed = load({}, {},
+                     {{"ALLOWED_ORIGINS",
+                       " https://Shop.Example , http://localhost:8080,"
+                       "https://shop.example:443/,,"}})
+                  .config;
+  EXPECT_EQ(listed.allowed_origins,
+            (std::vector<std::string>{"https://shop.example",
+                                      "http://localhost:8080"}));
+  EXPECT_FALSE(listed.allow_any_origin);
+  auto any = load({"--allowed-origins", "*"}).config;
+  EXPECT_TRUE(any.allow_any_origin);
+  EXPECT_TRUE(any.allowed_origins.empty());
+  for (const char* bad : {"shop.example", "https://shop.example/path",
+                          "https://shop.example, null", ",", "https://"}) {
+    auto what = load_error({"--allowed-origins", bad});
+    EXPECT_TRUE(contains(what, "--allowed-origins / ALLOWED_ORIGINS")) << what;
+  }
+  EXPECT_TRUE(contains(load_error({"--allowed-origins", "shop.example"}),
+                       "'shop.example' is not an origin"));
 }
 
 TEST(server_config, explicit_knowledge_dir_must_exist) {

@@ -210,7 +210,8 @@ TEST_F(agent_e2e, rest_chat_waits_for_the_human_during_a_handoff) {
   auto second = rest().post("/api/chat/send",
                             {{"message", "hello?"},
                              {"user_email", "a@b.example"},
-                             {"session_id", session_id}});
+                             {"session_id", session_id},
+                             {"resume_token", first.data()["resume_token"]}});
   ASSERT_TRUE(is_success(second, 201));
   EXPECT_TRUE(second.data()["message"]["response"].is_null())
     << second.describe();

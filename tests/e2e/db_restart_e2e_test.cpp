@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "storage/database.hpp"
+#include "tests/e2e/admin_api.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 #include "tests/e2e/rest_client.hpp"
 #include "tests/support/private_postgres.hpp"
@@ -111,7 +112,9 @@ protected:
     // out of the test.
     server_ = std::make_unique<server_process>(
       server_process::default_executable(), args,
-      std::map<std::string, std::string>{}, tmp_.path().string());
+      std::map<std::string, std::string>{
+        {"PARLEY_ADMIN_TOKEN", test_admin_token}},
+      tmp_.path().string());
     ASSERT_TRUE(server_->wait_until_listening(start_timeout))
       << "the server did not print `listening on http://HOST:PORT`";
     note("server start", t0);
@@ -345,6 +348,8 @@ void db_restart_e2e::run_scenario() {
   // The seeded setting enable_advanced_ai is "true" (api.md).
   EXPECT_EQ(advanced_ai(first), true) << first.describe();
   const auto rest_session = first.data()["session_id"].get<std::int64_t>();
+  // Later messages to the session prove they are its owner's.
+  const auto rest_token = first.data()["resume_token"].get<std::string>();
   rest_turns.push_back({"r-1", first.data()["message"]["id"].get<std::int64_t>(),
                         first.data()["message"]["response_id"].get<std::int64_t>()});
 
@@ -393,6 +398,7 @@ void db_restart_e2e::run_scenario() {
                        {{"message", "Sent by REST during the outage"},
                         {"user_email", "rita@example.com"},
                         {"session_id", rest_session},
+                        {"resume_token", rest_token},
                         {"client_id", "r-out"}});
   EXPECT_TRUE(is_error(out_chat, 503));
   auto out_user = post("/api/users", {{"name", "Olga Outage"},
@@ -465,6 +471,9 @@ void db_restart_e2e::run_scenario() {
                          {{"message", "Sent by REST during the outage"},
                           {"user_email", "rita@example.com"},
                           {"session_id", rest_session},
+                         {"resume_token", rest_token},
+                          {"resume_token", rest_token},
+                        {"resume_token", rest_token},
                           {"client_id", "r-out"}});
   EXPECT_TRUE(is_success(again_chat, 201));
   EXPECT_EQ(advanced_ai(again_chat), true)
@@ -483,6 +492,8 @@ void db_restart_e2e::run_scenario() {
                         {{"message", "And where is my refund?"},
                          {"user_email", "rita@example.com"},
                          {"session_id", rest_session},
+                         {"resume_token", rest_token},
+                        {"resume_token", rest_token},
                          {"client_id", "r-2"}});
   EXPECT_TRUE(is_success(next_chat, 201));
   EXPECT_EQ(advanced_ai(next_chat), true)

@@ -64,8 +64,13 @@ e2e_fixture::start_server(const std::vector<std::string>& extra_args,
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   // The temporary folder as working directory keeps a developer's `.env`
   // (read from the working directory) out of the test.
+  // A known admin token (the test's `env` may replace it): the tests'
+  // REST clients send it.
+  auto full_env = env;
+  full_env.emplace("PARLEY_ADMIN_TOKEN", test_admin_token);
   server_ = std::make_unique<server_process>(server_process::default_executable(),
-                                             args, env, tmp_.path().string());
+                                             args, full_env,
+                                             tmp_.path().string());
   if (!server_->wait_until_listening(start_timeout)) {
     auto status = server_->running() ? std::string{"still running"}
                                      : server_->wait_exit(exit_timeout).to_string();

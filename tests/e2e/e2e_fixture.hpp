@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/admin_api.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/ws_client.hpp"
@@ -46,8 +47,9 @@ protected:
   void TearDown() override;
 
   /// Starts the server with the standard flags plus `extra_args` (and `env`
-  /// added to the test's environment) and waits until it listens. A server
-  /// from before must have been stopped.
+  /// added to the test's environment, PARLEY_ADMIN_TOKEN=test_admin_token
+  /// unless `env` sets it) and waits until it listens. A server from before
+  /// must have been stopped.
   server_process& start_server(const std::vector<std::string>& extra_args = {},
                                const std::map<std::string, std::string>& env
                                = {});

@@ -378,7 +378,9 @@ protected:
       "--log-level", "debug", "--knowledge-dir", (tmp_ / "knowledge").string(),
       "--llm-url", "ws://127.0.0.1:" + std::to_string(llm_port) + "/chat"};
     std::map<std::string, std::string> env{{"LLM_BACKOFF_BASE", "0.05"},
-                                           {"LLM_BACKOFF_CAP", "0.2"}};
+                                           {"LLM_BACKOFF_CAP", "0.2"},
+                                           {"PARLEY_ADMIN_TOKEN",
+                                            test_admin_token}};
     parley_ = std::make_unique<server_process>(
       server_process::default_executable(), args, env, tmp_.path().string());
     if (!parley_->wait_until_listening(start_timeout))
@@ -483,7 +485,7 @@ TEST_F(llm_chaos_e2e, every_message_gets_one_reply_while_the_llm_crashes) {
   EXPECT_TRUE(parley_->running());
   EXPECT_EQ(parley_->pid(), parley_pid);
   auto health = json::parse(
-    http_get(parley_->host(), parley_->port(), "/api/llm/health").body);
+    admin_get(parley_->host(), parley_->port(), "/api/llm/health").body);
   EXPECT_EQ(health["llm_service"]["connected"], true) << health.dump();
 
   // Every message: one ack with its client id, one final reply to it.

@@ -81,7 +81,7 @@ TEST_F(llm_e2e, answers_stream_from_the_llm_over_one_connection) {
   EXPECT_GE(stats["health_checks"].get<int>(), 1) << stats.dump();
   EXPECT_EQ(stats["authorized"]["present"], false)
     << "no key is configured, so no Authorization header";
-  auto health = http_get(host(), this->port(), "/api/llm/health");
+  auto health = admin_get(host(), this->port(), "/api/llm/health");
   auto body = json::parse(health.body);
   EXPECT_EQ(body["success"], true) << health.body;
   EXPECT_EQ(body["llm_service"]["provider"], "websocket") << health.body;
@@ -109,7 +109,7 @@ TEST_F(llm_e2e, the_fallback_answers_while_the_llm_is_gone) {
   auto during = ask(client, "thanks", "b");
   EXPECT_EQ(during.reply["source"], "fallback") << dump(during.frames);
   auto health = json::parse(
-    http_get(host(), this->port(), "/api/llm/health").body);
+    admin_get(host(), this->port(), "/api/llm/health").body);
   EXPECT_EQ(health["success"], false) << health.dump();
   EXPECT_NE(health["llm_service"]["status"], "healthy") << health.dump();
   EXPECT_EQ(health["llm_service"]["connected"], false) << health.dump();

@@ -87,7 +87,7 @@ protected:
   }
 
   json llm_health() {
-    auto res = http_get(host(), port(), "/api/llm/health");
+    auto res = admin_get(host(), port(), "/api/llm/health");
     EXPECT_EQ(res.status, 200u) << res.body;
     return json::parse(res.body);
   }

@@ -132,7 +132,8 @@ TEST_P(rest_chat, send_into_an_existing_session_reuses_user_and_session) {
                           {{"message", "second"},
                            {"user_email", email},
                            {"user_name", "Another Name"},
-                           {"session_id", first["session_id"]}});
+                           {"session_id", first["session_id"]},
+                           {"resume_token", first["resume_token"]}});
   ASSERT_TRUE(is_success(reply, 201));
   const auto& second = reply.data();
   ASSERT_TRUE(is_send_result(second)) << reply.describe();
@@ -194,6 +195,7 @@ TEST_P(rest_chat, a_retry_with_the_same_client_id_is_stored_once) {
   json body{{"message", "Where is my order?"},
             {"user_email", email},
             {"session_id", sid},
+            {"resume_token", opened["resume_token"]},
             {"client_id", cid}};
   auto first = api().post("/api/chat/send", body);
   ASSERT_TRUE(is_success(first, 201));
@@ -282,12 +284,16 @@ TEST_P(rest_chat, bad_input_is_400_and_stores_nothing) {
   EXPECT_TRUE(has_pagination(rows, 1, 50, 2, 1)) << "nothing was stored";
 }
 
-TEST_P(rest_chat, unknown_session_is_404) {
+// An unknown session gets the answer a wrong token gets (403), so that a
+// caller without the token cannot tell whether a session exists; the
+// ownership tests are in security_e2e_test.cpp.
+TEST_P(rest_chat, unknown_session_is_403) {
   auto email = unique_email("nosess");
   auto reply = api().post("/api/chat/send", {{"message", "hi"},
                                              {"user_email", email},
-                                             {"session_id", 987654321}});
-  EXPECT_TRUE(is_error(reply, 404));
+                                             {"session_id", 987654321},
+                                             {"resume_token", "x"}});
+  EXPECT_TRUE(is_error(reply, 403));
 }
 
 TEST_P(rest_chat, metadata_and_message_type_are_accepted) {
@@ -310,6 +316,7 @@ TEST_P(rest_chat, a_websocket_on_the_session_sees_the_rest_message) {
                           {{"message", "sent over REST"},
                            {"user_email", unique_email("ws")},
                            {"session_id", sid},
+                           {"resume_token", greeting["resume_token"]},
                            {"client_id", "rest-1"}});
   ASSERT_TRUE(is_success(reply, 201));
   ASSERT_TRUE(is_send_result(reply.data())) << reply.describe();

@@ -202,13 +202,19 @@ rest_reply rest_client::send(const std::string& method,
                              const std::string& target, const std::string& body,
                              const http_headers& headers,
                              std::chrono::milliseconds timeout) {
-  auto response = http_request(host_, port_, method, target, body, headers,
+  auto sent = headers;
+  auto has_auth = std::any_of(sent.begin(), sent.end(), [](const auto& h) {
+    return iequals(h.first, "Authorization");
+  });
+  if (!token_.empty() && !has_auth)
+    sent.insert(sent.begin(), {"Authorization", "Bearer " + token_});
+  auto response = http_request(host_, port_, method, target, body, sent,
                                timeout);
   rest_reply reply;
   reply.method = method;
   reply.target = target;
   reply.request_body = body;
-  reply.request_headers = headers;
+  reply.request_headers = sent;
   reply.status = response.status;
   reply.headers = std::move(response.headers);
   reply.body = std::move(response.body);

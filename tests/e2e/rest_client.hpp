@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/admin_api.hpp"
 #include "tests/support/ws_client.hpp"
 
 // A small JSON-over-HTTP client for the REST contract tests, and the checks
@@ -42,13 +43,26 @@ struct rest_reply {
   std::string describe() const;
 };
 
+/// Sends the admin token (test_admin_token unless told otherwise) as
+/// `Authorization: Bearer` with every request, as staff tools do; tests of
+/// the public endpoints and of refusals send none or a wrong one.
 class rest_client {
 public:
   static constexpr std::chrono::milliseconds default_timeout{10000};
 
-  rest_client(std::string host, std::uint16_t port)
-    : host_(std::move(host)), port_(port) {
+  rest_client(std::string host, std::uint16_t port,
+              std::string admin_token = test_admin_token)
+    : host_(std::move(host)), port_(port), token_(std::move(admin_token)) {
     // nop
+  }
+
+  /// The token sent from now on; empty: no Authorization header.
+  void set_admin_token(std::string token) {
+    token_ = std::move(token);
+  }
+
+  const std::string& admin_token() const {
+    return token_;
   }
 
   rest_reply get(const std::string& target);
@@ -60,7 +74,8 @@ public:
 
   rest_reply del(const std::string& target);
 
-  /// Anything else: `body` is sent as given, with exactly `headers` added.
+  /// Anything else: `body` is sent as given, with exactly `headers` added
+  /// (and the admin token unless `headers` has an Authorization).
   rest_reply send(const std::string& method, const std::string& target,
                   const std::string& body = {}, const http_headers& headers = {},
                   std::chrono::milliseconds timeout = default_timeout);
@@ -72,6 +87,7 @@ public:
 private:
   std::string host_;
   std::uint16_t port_;
+  std::string token_;
 };
 
 /// Status `status`, a JSON object body with `"success": true` and a "data"

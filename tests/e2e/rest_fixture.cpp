@@ -53,7 +53,9 @@ rest_server::rest_server(const std::string& backend)
   // out of the test.
   process_ = std::make_unique<server_process>(
     server_process::default_executable(), args,
-    std::map<std::string, std::string>{}, dir_.str());
+    std::map<std::string, std::string>{
+      {"PARLEY_ADMIN_TOKEN", test_admin_token}},
+    dir_.str());
   if (!process_->wait_until_listening(start_timeout)) {
     auto status = process_->running()
                     ? std::string{"still running"}

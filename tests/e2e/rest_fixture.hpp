@@ -84,6 +84,7 @@ protected:
     return *server_;
   }
 
+  /// Sends the admin token the servers run with (test_admin_token).
   rest_client& api() {
     return *api_;
   }

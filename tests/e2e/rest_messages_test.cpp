@@ -22,13 +22,18 @@ TEST_P(rest_messages, session_filter_lists_both_rows_in_time_order) {
   auto cid = "cid-" + unique();
   std::vector<json> sent;
   std::int64_t sid = 0;
+  json token;
   for (const char* text : texts) {
     json body{{"message", text}, {"user_email", email}};
-    if (sid != 0)
+    if (sid != 0) {
       body["session_id"] = sid;
+      body["resume_token"] = token;
+    }
     if (std::string{text} == "thank you")
       body["client_id"] = cid;
     sent.push_back(chat_send(body));
+    if (sid == 0)
+      token = sent.back()["resume_token"];
     sid = sent.back()["session_id"].get<std::int64_t>();
   }
   auto uid = sent[0]["user_id"];
@@ -105,6 +110,7 @@ TEST_P(rest_messages, user_filter_and_pagination) {
   auto first = chat_send({{"message", "m0"}, {"user_email", email}});
   auto uid = first["user_id"];
   auto sid = first["session_id"].get<std::int64_t>();
+  auto token = first["resume_token"];
   std::vector<std::int64_t> user_rows{first["message"]["id"].get<std::int64_t>()};
   // Greetings: the agent answers each (five messages it cannot place in a
   // row would hand the session to a human, who answers none).
@@ -112,7 +118,8 @@ TEST_P(rest_messages, user_filter_and_pagination) {
     user_rows.push_back(
       chat_send({{"message", "hello m" + std::to_string(i)},
                  {"user_email", email},
-                 {"session_id", sid}})["message"]["id"]
+                 {"session_id", sid},
+                 {"resume_token", token}})["message"]["id"]
         .get<std::int64_t>());
   // Another session of the same user, and another user.
   user_rows.push_back(chat_send({{"message", "m5"}, {"user_email", email}})

@@ -84,8 +84,10 @@ TEST_P(rest_sessions, get_with_messages_lists_them_in_order) {
   auto email = unique_email("gm");
   auto first = chat_send({{"message", "hello"}, {"user_email", email}});
   auto sid = id_of(first, "session_id");
-  auto second = chat_send(
-    {{"message", "Where is my order?"}, {"user_email", email}, {"session_id", sid}});
+  auto second = chat_send({{"message", "Where is my order?"},
+                           {"user_email", email},
+                           {"session_id", sid},
+                           {"resume_token", first["resume_token"]}});
 
   auto reply = api().get(session_path(sid) + "?include_messages=true");
   ASSERT_TRUE(is_success(reply, 200));
@@ -178,7 +180,10 @@ TEST_P(rest_sessions, delete_removes_messages_and_events) {
   auto sent = chat_send({{"message", "hello"}, {"user_email", email}});
   auto sid = id_of(sent, "session_id");
   auto uid = id_of(sent, "user_id");
-  chat_send({{"message", "thanks"}, {"user_email", email}, {"session_id", sid}});
+  chat_send({{"message", "thanks"},
+             {"user_email", email},
+             {"session_id", sid},
+             {"resume_token", sent["resume_token"]}});
   // A second session of the same user that must survive.
   auto keep = chat_send({{"message", "hi"}, {"user_email", email}});
   auto keep_sid = id_of(keep, "session_id");
@@ -307,7 +312,10 @@ TEST_P(rest_sessions, message_count_counts_both_rows_of_each_exchange) {
   auto email = unique_email("mc");
   auto sent = chat_send({{"message", "one"}, {"user_email", email}});
   auto sid = id_of(sent, "session_id");
-  chat_send({{"message", "two"}, {"user_email", email}, {"session_id", sid}});
+  chat_send({{"message", "two"},
+             {"user_email", email},
+             {"session_id", sid},
+             {"resume_token", sent["resume_token"]}});
   auto list = api().get("/api/sessions?user_id=" + sent["user_id"].dump());
   ASSERT_TRUE(is_success(list, 200));
   ASSERT_EQ(list.data().size(), 1u) << list.describe();

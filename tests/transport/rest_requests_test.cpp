@@ -154,6 +154,32 @@ TEST(rest_requests, chat_send_fills_defaults_and_checks_limits) {
     json{{"message", "hi"}, {"user_email", "a@b.c"}, {"metadata", 1}}, 16));
 }
 
+TEST(rest_requests, chat_send_reads_the_resume_token) {
+  auto with = rest::parse_chat_send(json{{"message", "hi"},
+                                         {"user_email", "a@b.c"},
+                                         {"session_id", 7},
+                                         {"resume_token", "abc"}},
+                                    16);
+  ASSERT_TRUE(with);
+  EXPECT_EQ(with.value.session_id, 7);
+  EXPECT_EQ(with.value.resume_token, "abc");
+  auto without = rest::parse_chat_send(
+    json{{"message", "hi"}, {"user_email", "a@b.c"}, {"resume_token", nullptr}},
+    16);
+  ASSERT_TRUE(without);
+  EXPECT_EQ(without.value.resume_token, "");
+  // Whether it fits is the session's to say; its form is checked here.
+  for (const auto& bad : {json(7), json::array(), json(std::string(257, 'a')),
+                          json(std::string("a\0b", 3))}) {
+    auto parsed = rest::parse_chat_send(json{{"message", "hi"},
+                                             {"user_email", "a@b.c"},
+                                             {"resume_token", bad}},
+                                        16);
+    ASSERT_FALSE(parsed) << bad.dump();
+    EXPECT_EQ(parsed.error->status, 400u);
+  }
+}
+
 TEST(rest_requests, setting_values_are_text) {
   EXPECT_EQ(rest::parse_setting_patch(json{{"value", true}}).value.value,
             "true");
