@@ -38,10 +38,12 @@ void number_at(const json& obj, const char* key, const std::string& where,
     return;
   if (!it->is_number())
     bad(where + "." + key, "must be a number");
-  auto value = it->get<T>();
-  if (value < min || value > max)
+  // Checked as a double first: converting 1e300 to an int is undefined.
+  auto number = it->get<double>();
+  if (!(number >= static_cast<double>(min)
+        && number <= static_cast<double>(max)))
     bad(where + "." + key, "out of range");
-  out = value;
+  out = it->get<T>();
 }
 
 agent_settings parse_settings(const json& doc) {

@@ -43,6 +43,9 @@ json route_tool_parameters() {
 
 namespace {
 
+/// Deepest nesting of route arguments (the LLM clients accept 64).
+constexpr int max_arguments_depth = 64;
+
 /// Optional string fields may be absent, null or a string.
 bool optional_text(const json& doc, const char* key, std::string& out) {
   auto it = doc.find(key);
@@ -64,7 +67,16 @@ std::optional<route> parse_llm_route(std::string_view arguments,
       *why = reason;
     return std::nullopt;
   };
-  auto doc = json::parse(arguments, nullptr, false);
+  // Copying and dumping tool_args recurse: like the LLM clients, refuse
+  // deep nesting while parsing (which does not recurse).
+  bool too_deep = false;
+  auto bound = [&too_deep](int depth, json::parse_event_t, json&) {
+    too_deep = too_deep || depth > max_arguments_depth;
+    return !too_deep;
+  };
+  auto doc = json::parse(arguments, bound, false);
+  if (too_deep)
+    return refuse("nested too deeply");
   if (doc.is_discarded() || !doc.is_object())
     return refuse("not a JSON object");
   route r;
