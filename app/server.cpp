@@ -9,10 +9,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
@@ -136,12 +140,90 @@ transport::access_rules make_access_rules(const server_config& config) {
 transport::transport_limits make_limits(const server_config& config) {
   transport::transport_limits result;
   result.max_message_bytes = config.max_message_bytes;
+  result.tls_handshake_timeout = config.tls_handshake_timeout;
   return result;
+}
+
+/// OpenSSL's reason for the last failure (its error queue, emptied). Names
+/// files and reasons, never key material.
+std::string openssl_reason(const boost::system::error_code& ec) {
+  std::string result;
+  while (auto code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    result = text; // the last is the most specific
+  }
+  if (result.empty())
+    result = ec ? ec.message() : "unknown error";
+  return result;
+}
+
+/// The server's TLS context for --tls-cert and --tls-key: TLS 1.2 or
+/// newer, no compression (CRIME), no client-started renegotiation (a cheap
+/// way to make the server work hard). A file that cannot be loaded or a key
+/// that is not the certificate's stops the start with one line; null then.
+std::shared_ptr<net::ssl::context>
+make_tls_context(const server_config& config) {
+  namespace ssl = net::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ERR_clear_error();
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2
+                     | ssl::context::no_sslv3 | ssl::context::no_tlsv1
+                     | ssl::context::no_tlsv1_1 | ssl::context::no_compression,
+                   ec);
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION);
+  if (!ec && SSL_CTX_set_min_proto_version(ctx->native_handle(),
+                                           TLS1_2_VERSION)
+               != 1)
+    ec = boost::system::error_code{static_cast<int>(ERR_peek_last_error()),
+                                   net::error::get_ssl_category()};
+  if (ec) {
+    log()->critical("TLS: cannot set up a server context: {}",
+                    openssl_reason(ec));
+    return nullptr;
+  }
+  ctx->use_certificate_chain_file(config.tls_cert, ec);
+  if (ec) {
+    log()->critical("--tls-cert / PARLEY_TLS_CERT: cannot load '{}': {}",
+                    config.tls_cert, openssl_reason(ec));
+    return nullptr;
+  }
+  ctx->use_private_key_file(config.tls_key, ssl::context::pem, ec);
+  // Asio takes OpenSSL's error off its queue into `ec`.
+  auto code = static_cast<unsigned long>(ec.value());
+  auto mismatch = ec.category() == net::error::get_ssl_category()
+                  && ERR_GET_LIB(code) == ERR_LIB_X509
+                  && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH;
+  if (ec && !mismatch) {
+    log()->critical("--tls-key / PARLEY_TLS_KEY: cannot load '{}': {}",
+                    config.tls_key, openssl_reason(ec));
+    return nullptr;
+  }
+  // OpenSSL finds most mismatches while loading the key; the check
+  // covers the rest.
+  if (mismatch || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    ERR_clear_error();
+    log()->critical("--tls-key / PARLEY_TLS_KEY: '{}' is not the private "
+                    "key of the certificate in '{}'",
+                    config.tls_key, config.tls_cert);
+    return nullptr;
+  }
+  return ctx;
 }
 
 } // namespace
 
 int run_server(const server_config& config) {
+  std::shared_ptr<net::ssl::context> tls;
+  if (!config.tls_cert.empty()) {
+    tls = make_tls_context(config);
+    if (!tls)
+      return 1;
+    log()->info("TLS: certificate {}; HTTPS and WSS on the same port as "
+                "plain HTTP",
+                config.tls_cert);
+  }
   auto access = make_access_rules(config);
   if (!std::filesystem::is_directory(config.knowledge_dir))
     log()->warn("knowledge folder {} does not exist; the knowledge base is "
@@ -179,6 +261,7 @@ int run_server(const server_config& config) {
                                  std::move(sup_settings));
   transport::server_context ctx{system, directory, supervisor,
                                 make_limits(config), std::move(access)};
+  ctx.tls = tls;
   std::vector<std::thread> io_threads;
   std::shared_ptr<transport::listener> acceptor;
   {
@@ -226,7 +309,12 @@ int run_server(const server_config& config) {
     auto address = bound.address().to_string();
     if (bound.address().is_v6())
       address = "[" + address + "]";
-    log()->info("listening on http://{}:{}", address, bound.port());
+    if (tls)
+      log()->info("listening on http://{}:{} and https://{}:{} (TLS told "
+                  "apart per connection)",
+                  address, bound.port(), address, bound.port());
+    else
+      log()->info("listening on http://{}:{}", address, bound.port());
 
     auto sig = stop.get_future().get();
     log()->info("received {}; shutting down", sig == SIGINT ? "SIGINT"

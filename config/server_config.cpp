@@ -72,6 +72,10 @@ constexpr option_spec opt_admin_token{"admin-token", "PARLEY_ADMIN_TOKEN"};
 constexpr option_spec opt_data_dir{"data-dir", "PARLEY_DATA_DIR"};
 constexpr option_spec opt_allowed_origins{"allowed-origins",
                                           "ALLOWED_ORIGINS"};
+constexpr option_spec opt_tls_cert{"tls-cert", "PARLEY_TLS_CERT"};
+constexpr option_spec opt_tls_key{"tls-key", "PARLEY_TLS_KEY"};
+constexpr option_spec opt_tls_handshake_timeout{
+  "tls-handshake-timeout", "PARLEY_TLS_HANDSHAKE_TIMEOUT"};
 // The LLM flags; load_llm_config reads them with their variables (--llm-url
 // and --llm-model stand for the chosen provider's variable).
 constexpr option_spec opt_llm_provider{"llm-provider", "LLM_PROVIDER"};
@@ -303,6 +307,22 @@ po::options_description make_options(const server_config& defaults) {
                           "server's own host always may",
                           "the server's own host only", opt_allowed_origins)
                        .c_str());
+  desc.add_options()(opt_tls_cert.flag, str("FILE"),
+                     text("PEM certificate chain: serve HTTPS and WSS on the "
+                          "port too (plain HTTP still works); needs "
+                          "--tls-key",
+                          "none", opt_tls_cert)
+                       .c_str());
+  desc.add_options()(opt_tls_key.flag, str("FILE"),
+                     text("PEM private key of --tls-cert", "none",
+                          opt_tls_key)
+                       .c_str());
+  desc.add_options()(opt_tls_handshake_timeout.flag, str("SECONDS"),
+                     text("how long a new connection may take to start and "
+                          "finish its TLS handshake, up to 3600",
+                          seconds_text(defaults.tls_handshake_timeout),
+                          opt_tls_handshake_timeout)
+                       .c_str());
   desc.add_options()(opt_llm_provider.flag, str("NAME"),
                      text("websocket, openai, none (or fallback: canned "
                           "replies only) or auto: websocket if "
@@ -461,6 +481,24 @@ config_load_result load_server_config(int argc, const char* const* argv,
     cfg.data_dir = detail::non_empty(opt_data_dir.label(), std::move(*v));
   if (auto v = lookup(opt_allowed_origins))
     read_allowed_origins(opt_allowed_origins, *v, cfg);
+  auto tls_cert = lookup(opt_tls_cert);
+  auto tls_key = lookup(opt_tls_key);
+  // One without the other is a mistake, not a request for plain HTTP.
+  if (tls_cert && !tls_key)
+    fail(opt_tls_key, "is required with " + opt_tls_cert.label());
+  if (tls_key && !tls_cert)
+    fail(opt_tls_cert, "is required with " + opt_tls_key.label());
+  if (tls_cert) {
+    check_file(opt_tls_cert, *tls_cert);
+    check_file(opt_tls_key, *tls_key);
+    cfg.tls_cert = std::move(*tls_cert);
+    cfg.tls_key = std::move(*tls_key);
+  }
+  if (auto v = lookup(opt_tls_handshake_timeout)) {
+    cfg.tls_handshake_timeout = seconds_in_range(opt_tls_handshake_timeout, *v);
+    if (cfg.tls_handshake_timeout.count() == 0)
+      fail(opt_tls_handshake_timeout, "must be more than 0");
+  }
   llm_flags llm;
   auto flag = [&flags](const char* name) -> std::optional<std::string> {
     if (auto i = flags.find(name); i != flags.end())

@@ -58,6 +58,14 @@ struct server_config {
   /// of the server's own host; `allow_any_origin` for "*".
   std::vector<std::string> allowed_origins;       // ALLOWED_ORIGINS
   bool allow_any_origin = false;
+  /// HTTPS and WSS on the same port as plain HTTP (told apart per
+  /// connection): the PEM certificate chain and its private key, both or
+  /// neither; empty: plain only.
+  std::string tls_cert;                           // PARLEY_TLS_CERT
+  std::string tls_key;                            // PARLEY_TLS_KEY
+  /// How long a new connection may take to show whether it speaks TLS and
+  /// to finish the TLS handshake.
+  std::chrono::milliseconds tls_handshake_timeout{10000}; // PARLEY_TLS_HANDSHAKE_TIMEOUT (s)
   llm_config llm; // LLM_* and OPENAI_*, --llm-provider/-url/-model
 };
 

@@ -1,8 +1,11 @@
 #include "transport/http_session.hpp"
 
+#include <type_traits>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/version.hpp>
@@ -34,7 +37,7 @@ std::string error_body(const std::string& message) {
     -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string_view field_of(const http_session::request& req,
+std::string_view field_of(const http_request& req,
                           http::field name) {
   auto value = req[name];
   return {value.data(), value.size()};
@@ -52,9 +55,9 @@ std::string loggable(std::string_view text) {
 
 } // namespace
 
-http_session::response json_response(unsigned status, unsigned version,
-                                     bool keep_alive, std::string body) {
-  http_session::response res{static_cast<http::status>(status), version};
+http_response json_response(unsigned status, unsigned version,
+                            bool keep_alive, std::string body) {
+  http_response res{static_cast<http::status>(status), version};
   res.set(http::field::server, "Parley");
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
@@ -64,28 +67,34 @@ http_session::response json_response(unsigned status, unsigned version,
   return res;
 }
 
-http_session::http_session(net::ip::tcp::socket&& socket, server_context& ctx)
-  : stream_(std::move(socket)), ctx_(ctx) {
+template <class Stream>
+basic_http_session<Stream>::basic_http_session(Stream&& stream,
+                                               beast::flat_buffer&& buffer,
+                                               server_context& ctx)
+  : stream_(std::move(stream)), buffer_(std::move(buffer)), ctx_(ctx) {
   // nop
 }
 
-void http_session::run() {
+template <class Stream>
+void basic_http_session<Stream>::run() {
   // Start on the connection's strand, like every later handler.
   net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&http_session::do_read,
-                                          shared_from_this()));
+                beast::bind_front_handler(&basic_http_session::do_read,
+                                          this->shared_from_this()));
 }
 
-void http_session::do_read() {
+template <class Stream>
+void basic_http_session<Stream>::do_read() {
   parser_.emplace();
   parser_->body_limit(ctx_.limits.max_body_bytes);
-  stream_.expires_after(ctx_.limits.http_timeout);
+  beast::get_lowest_layer(stream_).expires_after(ctx_.limits.http_timeout);
   http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read,
-                                             shared_from_this()));
+                   beast::bind_front_handler(&basic_http_session::on_read,
+                                             this->shared_from_this()));
 }
 
-void http_session::on_read(boost::system::error_code ec, std::size_t) {
+template <class Stream>
+void basic_http_session<Stream>::on_read(boost::system::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream)
     return do_close();
   if (ec == http::error::body_limit) {
@@ -101,7 +110,8 @@ void http_session::on_read(boost::system::error_code ec, std::size_t) {
   handle(parser_->release());
 }
 
-void http_session::handle(request req) {
+template <class Stream>
+void basic_http_session<Stream>::handle(request req) {
   auto decision = route_request(std::string_view{req.method_string().data(),
                                                  req.method_string().size()},
                                 std::string_view{req.target().data(),
@@ -126,10 +136,14 @@ void http_session::handle(request req) {
                                    error_body("this origin may not open the "
                                               "chat socket")));
       }
-      // The socket now belongs to the WebSocket; this session ends here.
-      stream_.expires_never();
-      std::make_shared<websocket_session>(stream_.release_socket(), ctx_)
-        ->run(std::move(req), std::move(decision.query));
+      // The stream now belongs to the WebSocket; this session ends here.
+      beast::get_lowest_layer(stream_).expires_never();
+      if constexpr (std::is_same_v<Stream, plain_stream>)
+        std::make_shared<websocket_session>(stream_.release_socket(), ctx_)
+          ->run(std::move(req), std::move(decision.query));
+      else
+        std::make_shared<tls_websocket_session>(std::move(stream_), ctx_)
+          ->run(std::move(req), std::move(decision.query));
       return;
     }
     case route_kind::health:
@@ -155,11 +169,12 @@ void http_session::handle(request req) {
                       error_body("not found: " + decision.path)));
 }
 
-void http_session::answer_health(const request& req) {
+template <class Stream>
+void basic_http_session<Stream>::answer_health(const request& req) {
   auto version = req.version();
   auto keep_alive = req.keep_alive();
   auto head = req.method() == http::verb::head;
-  auto self = shared_from_this();
+  auto self = this->shared_from_this();
   auto timeout = ctx_.limits.actor_timeout;
   ctx_.system.spawn([self, version, keep_alive, head, timeout,
                      sup = ctx_.supervisor](caf::event_based_actor* asker) {
@@ -179,7 +194,8 @@ void http_session::answer_health(const request& req) {
   });
 }
 
-void http_session::answer_rest(request& req, const std::string& path,
+template <class Stream>
+void basic_http_session<Stream>::answer_rest(request& req, const std::string& path,
                                std::map<std::string, std::string> query) {
   auto version = req.version();
   auto keep_alive = req.keep_alive();
@@ -235,7 +251,7 @@ void http_session::answer_rest(request& req, const std::string& path,
                         ctx_.access.admin);
   if (auth != admin_auth::granted) {
     boost::system::error_code ec;
-    auto peer = stream_.socket().remote_endpoint(ec);
+    auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     logger("transport")->info("{} {} refused: {} admin token from {}",
                               method, loggable(path),
                               auth == admin_auth::missing ? "no" : "wrong",
@@ -259,7 +275,7 @@ void http_session::answer_rest(request& req, const std::string& path,
     return write(refuse(400, "the path and query must be UTF-8 text without "
                              "NUL characters"));
   auto content_type = field_of(req, http::field::content_type);
-  auto self = shared_from_this();
+  auto self = this->shared_from_this();
   serve_rest(ctx_, match, query, content_type, req.body(),
              [self, version, keep_alive, finish](rest_response r) {
                // May run on an actor's thread: hop onto the strand.
@@ -275,7 +291,8 @@ void http_session::answer_rest(request& req, const std::string& path,
              });
 }
 
-void http_session::send_health(unsigned version, bool keep_alive, bool head,
+template <class Stream>
+void basic_http_session<Stream>::send_health(unsigned version, bool keep_alive, bool head,
                                const health_report* report,
                                const std::string& error) {
   auto healthy = report != nullptr && report->database_ok;
@@ -307,18 +324,20 @@ void http_session::send_health(unsigned version, bool keep_alive, bool head,
   write(std::move(res));
 }
 
-void http_session::write(response res) {
+template <class Stream>
+void basic_http_session<Stream>::write(response res) {
   auto close = res.need_eof();
   auto sp = std::make_shared<response>(std::move(res));
-  stream_.expires_after(ctx_.limits.http_timeout);
+  beast::get_lowest_layer(stream_).expires_after(ctx_.limits.http_timeout);
   http::async_write(stream_, *sp,
-                    [self = shared_from_this(), sp, close](auto ec,
+                    [self = this->shared_from_this(), sp, close](auto ec,
                                                            auto bytes) {
                       self->on_write(close, ec, bytes);
                     });
 }
 
-void http_session::on_write(bool close, boost::system::error_code ec,
+template <class Stream>
+void basic_http_session<Stream>::on_write(bool close, boost::system::error_code ec,
                             std::size_t) {
   if (ec)
     return;
@@ -327,9 +346,21 @@ void http_session::on_write(bool close, boost::system::error_code ec,
   do_read();
 }
 
-void http_session::do_close() {
-  boost::system::error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+template <class Stream>
+void basic_http_session<Stream>::do_close() {
+  if constexpr (std::is_same_v<Stream, plain_stream>) {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  } else {
+    // TLS says goodbye with close_notify, bounded like any other write.
+    beast::get_lowest_layer(stream_).expires_after(ctx_.limits.http_timeout);
+    stream_.async_shutdown([self = this->shared_from_this()](auto) {
+      beast::get_lowest_layer(self->stream_).close();
+    });
+  }
 }
+
+template class basic_http_session<plain_stream>;
+template class basic_http_session<tls_stream>;
 
 } // namespace parley::transport

@@ -10,24 +10,41 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "actors/messages.hpp"
 #include "transport/server_context.hpp"
 
 namespace parley::transport {
 
+/// The two streams a connection can run on: plain TCP, or TLS over it (after
+/// the detection step of a server with --tls-cert, see listener.cpp).
+using plain_stream = boost::beast::tcp_stream;
+using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+using http_request
+  = boost::beast::http::request<boost::beast::http::string_body>;
+using http_response
+  = boost::beast::http::response<boost::beast::http::string_body>;
+
 /// One HTTP connection: reads requests one at a time (bounded header, body
 /// and time), answers them, and hands a WebSocket upgrade on /ws over to a
 /// websocket_session. Requests that need an actor ask it through a one-shot
 /// actor whose answer is posted back to this connection's strand; no io
-/// thread ever waits for an actor.
-class http_session : public std::enable_shared_from_this<http_session> {
+/// thread ever waits for an actor. A template over the stream (as in Beast's
+/// flex server); its members are defined and instantiated for plain_stream
+/// and tls_stream in http_session.cpp only, because Beast compiles slowly.
+template <class Stream>
+class basic_http_session
+  : public std::enable_shared_from_this<basic_http_session<Stream>> {
 public:
-  using request = boost::beast::http::request<boost::beast::http::string_body>;
-  using response
-    = boost::beast::http::response<boost::beast::http::string_body>;
+  using request = http_request;
+  using response = http_response;
 
-  http_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx);
+  /// `stream` is connected (and for TLS, past its handshake); `buffer`
+  /// holds bytes already read from it (by the detection step).
+  basic_http_session(Stream&& stream, boost::beast::flat_buffer&& buffer,
+                     server_context& ctx);
 
   void run();
 
@@ -44,7 +61,7 @@ private:
   void on_write(bool close, boost::system::error_code ec, std::size_t bytes);
   void do_close();
 
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<
     boost::beast::http::string_body>>
@@ -52,8 +69,14 @@ private:
   server_context& ctx_;
 };
 
+using http_session = basic_http_session<plain_stream>;
+using tls_http_session = basic_http_session<tls_stream>;
+
+extern template class basic_http_session<plain_stream>;
+extern template class basic_http_session<tls_stream>;
+
 /// A JSON response with the headers every Parley response carries.
-http_session::response json_response(unsigned status, unsigned version,
-                                     bool keep_alive, std::string body);
+http_response json_response(unsigned status, unsigned version, bool keep_alive,
+                            std::string body);
 
 } // namespace parley::transport

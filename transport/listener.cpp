@@ -1,15 +1,97 @@
 #include "transport/listener.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
+
+#include <optional>
 
 #include "config/logging.hpp"
 #include "transport/http_session.hpp"
 
+namespace beast = boost::beast;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 namespace parley::transport {
+
+namespace {
+
+/// Only with --tls-cert: looks at a new connection's first bytes (as Beast's
+/// flex server does). A TLS ClientHello gets the handshake and then an
+/// http_session over TLS; anything else is plain HTTP, with the bytes read so
+/// far. Both steps share one bounded timeout, so a client that connects and
+/// stalls costs a socket for that long only.
+class detect_session : public std::enable_shared_from_this<detect_session> {
+public:
+  detect_session(tcp::socket&& socket, server_context& ctx)
+    : stream_(std::move(socket)), ctx_(ctx), id_(ctx.next_connection_id++) {
+    // nop
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&detect_session::on_run,
+                                            shared_from_this()));
+  }
+
+private:
+  void on_run() {
+    stream_.expires_after(ctx_.limits.tls_handshake_timeout);
+    beast::async_detect_ssl(stream_, buffer_,
+                            beast::bind_front_handler(&detect_session::on_detect,
+                                                      shared_from_this()));
+  }
+
+  void on_detect(boost::system::error_code ec, bool tls) {
+    if (ec) {
+      logger("transport")->debug("conn={} closed before its first request: "
+                                 "{}",
+                                 id_, ec.message());
+      return;
+    }
+    if (!tls) {
+      stream_.expires_never(); // http_session sets its own
+      std::make_shared<http_session>(std::move(stream_), std::move(buffer_),
+                                     ctx_)
+        ->run();
+      return;
+    }
+    tls_.emplace(std::move(stream_), *ctx_.tls);
+    // The ClientHello bytes already read go to the handshake first.
+    tls_->async_handshake(ssl::stream_base::server, buffer_.data(),
+                          beast::bind_front_handler(
+                            &detect_session::on_handshake,
+                            shared_from_this()));
+  }
+
+  void on_handshake(boost::system::error_code ec, std::size_t used) {
+    if (ec) {
+      // Scanners, wrong protocols, clients that distrust the certificate:
+      // routine on an open port, so quietly.
+      logger("transport")->debug("conn={} TLS handshake failed: {}", id_,
+                                 ec.message());
+      return;
+    }
+    buffer_.consume(used);
+    beast::get_lowest_layer(*tls_).expires_never();
+    std::make_shared<tls_http_session>(std::move(*tls_), std::move(buffer_),
+                                       ctx_)
+      ->run();
+  }
+
+  beast::tcp_stream stream_;
+  std::optional<tls_stream> tls_;
+  beast::flat_buffer buffer_;
+  server_context& ctx_;
+  std::uint64_t id_;
+};
+
+} // namespace
 
 listener::listener(net::io_context& ioc, server_context& ctx)
   : ioc_(ioc),
@@ -75,7 +157,12 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
   // about 40 ms.
   boost::system::error_code opt_ec;
   socket.set_option(tcp::no_delay(true), opt_ec);
-  std::make_shared<http_session>(std::move(socket), ctx_)->run();
+  if (ctx_.tls)
+    std::make_shared<detect_session>(std::move(socket), ctx_)->run();
+  else
+    std::make_shared<http_session>(beast::tcp_stream{std::move(socket)},
+                                   beast::flat_buffer{}, ctx_)
+      ->run();
   do_accept();
 }
 

@@ -11,8 +11,9 @@
 
 namespace parley::transport {
 
-/// Accepts TCP connections and hands each to an http_session on its own
-/// strand.
+/// Accepts TCP connections and hands each, on its own strand, to an
+/// http_session, or with TLS configured to the detection step that tells
+/// TLS from plain HTTP (listener.cpp).
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(boost::asio::io_context& ioc, server_context& ctx);

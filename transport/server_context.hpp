@@ -15,6 +15,10 @@
 #include "transport/admin_auth.hpp"
 #include "transport/origin_policy.hpp"
 
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
+
 namespace parley::transport {
 
 /// Limits of the HTTP and WebSocket transport.
@@ -24,6 +28,7 @@ struct transport_limits {
   std::size_t max_queued_frames = 1024;       // per socket, unsent
   std::chrono::seconds http_timeout{30};      // reading one request
   std::chrono::seconds handshake_timeout{10}; // WebSocket upgrade
+  std::chrono::milliseconds tls_handshake_timeout{10000}; // detect + TLS
   std::chrono::seconds idle_timeout{60};      // WebSocket, with pings
   std::chrono::seconds bind_timeout{10};      // waiting for a session actor
   std::chrono::seconds actor_timeout{5};      // an HTTP request to an actor
@@ -78,6 +83,10 @@ struct server_context {
   const access_rules access;
   connection_count open_connections;
   std::atomic<std::uint64_t> next_connection_id{1};
+  /// The server's certificate and key (--tls-cert, --tls-key); null: plain
+  /// HTTP only, and connections skip the TLS detection step. Set before the
+  /// listener runs, never changed afterwards.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 
   server_context(caf::actor_system& sys,
                  std::shared_ptr<const service_directory> dir,

@@ -6,6 +6,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp> // teardown of a TLS stream
 #include <caf/send.hpp>
 
 #include "config/logging.hpp"
@@ -26,20 +27,24 @@ std::shared_ptr<spdlog::logger> log() {
 
 } // namespace
 
-websocket_session::websocket_session(net::ip::tcp::socket&& socket,
-                                     server_context& ctx)
-  : ws_(std::move(socket)),
+template <class NextLayer>
+template <class Next>
+basic_websocket_session<NextLayer>::basic_websocket_session(
+  Next&& next, server_context& ctx)
+  : ws_(std::forward<Next>(next)),
     bind_timer_(ws_.get_executor()),
     ctx_(ctx),
     id_(ctx.next_connection_id++) {
   ctx_.open_connections.opened();
 }
 
-websocket_session::~websocket_session() {
+template <class NextLayer>
+basic_websocket_session<NextLayer>::~basic_websocket_session() {
   ctx_.open_connections.closed();
 }
 
-void websocket_session::run(request req,
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::run(request req,
                             std::map<std::string, std::string> query) {
   websocket::stream_base::timeout timeouts;
   timeouts.handshake_timeout = ctx_.limits.handshake_timeout;
@@ -53,12 +58,13 @@ void websocket_session::run(request req,
   // Room for JSON escaping around a text at the limit; anything larger is
   // no chat message and fails the connection with 1009 (too big).
   ws_.read_message_max(ctx_.limits.max_message_bytes * 6 + 4096);
-  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
-                                                  shared_from_this(),
+  ws_.async_accept(req, beast::bind_front_handler(&basic_websocket_session::on_accept,
+                                                  this->shared_from_this(),
                                                   std::move(query)));
 }
 
-void websocket_session::on_accept(std::map<std::string, std::string> query,
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::on_accept(std::map<std::string, std::string> query,
                                   boost::system::error_code ec) {
   if (ec) {
     log()->debug("conn={} handshake failed: {}", id_, ec.message());
@@ -77,7 +83,7 @@ void websocket_session::on_accept(std::map<std::string, std::string> query,
   // No read until a session actor binds: the client's frames wait in the
   // socket, and the session sends its greeting first.
   bind_timer_.expires_after(ctx_.limits.bind_timeout);
-  bind_timer_.async_wait([self = shared_from_this()](auto ec) {
+  bind_timer_.async_wait([self = this->shared_from_this()](auto ec) {
     if (!ec && !self->session_ && !self->closing_)
       self->reject_and_close(protocol::codes::internal_error,
                              "the chat did not answer in time",
@@ -85,13 +91,14 @@ void websocket_session::on_accept(std::map<std::string, std::string> query,
   });
   caf::anon_send(registry, attach_atom_v,
                  std::static_pointer_cast<client_connection>(
-                   shared_from_this()),
+                   this->shared_from_this()),
                  attach_request{params.session_id,
                                 std::move(params.resume_token),
                                 params.last_seq});
 }
 
-void websocket_session::reject_and_close(const std::string& code,
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::reject_and_close(const std::string& code,
                                          const std::string& message,
                                          std::uint16_t close_code) {
   enqueue(protocol::error_frame_text(0, code, message));
@@ -102,8 +109,9 @@ void websocket_session::reject_and_close(const std::string& code,
     do_close();
 }
 
-void websocket_session::bind(session_actor session) {
-  net::post(ws_.get_executor(), [self = shared_from_this(),
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::bind(session_actor session) {
+  net::post(ws_.get_executor(), [self = this->shared_from_this(),
                                  session = std::move(session)]() mutable {
     if (self->finished_ || self->closing_) {
       // The socket went away before the session was ready for it.
@@ -117,15 +125,17 @@ void websocket_session::bind(session_actor session) {
   });
 }
 
-void websocket_session::send(std::string frame) {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::send(std::string frame) {
   net::post(ws_.get_executor(),
-            [self = shared_from_this(), frame = std::move(frame)]() mutable {
+            [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
               self->enqueue(std::move(frame));
             });
 }
 
-void websocket_session::close(std::uint16_t code, std::string reason) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), code,
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::close(std::uint16_t code, std::string reason) {
+  net::post(ws_.get_executor(), [self = this->shared_from_this(), code,
                                  reason = std::move(reason)]() mutable {
     if (self->closing_ || self->finished_)
       return;
@@ -137,13 +147,15 @@ void websocket_session::close(std::uint16_t code, std::string reason) {
   });
 }
 
-void websocket_session::do_read() {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::do_read() {
   reading_ = true;
-  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
-                                                    shared_from_this()));
+  ws_.async_read(buffer_, beast::bind_front_handler(&basic_websocket_session::on_read,
+                                                    this->shared_from_this()));
 }
 
-void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::on_read(boost::system::error_code ec, std::size_t) {
   if (ec) {
     reading_ = false;
     if (ec == websocket::error::closed)
@@ -177,7 +189,8 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
   do_read();
 }
 
-void websocket_session::enqueue(std::string frame) {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::enqueue(std::string frame) {
   if (closing_ || finished_)
     return;
   if (queue_.size() >= ctx_.limits.max_queued_frames) {
@@ -192,7 +205,8 @@ void websocket_session::enqueue(std::string frame) {
     do_write();
 }
 
-void websocket_session::do_write() {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::do_write() {
   if (queue_.empty()) {
     writing_ = false;
     if (closing_)
@@ -202,11 +216,12 @@ void websocket_session::do_write() {
   writing_ = true;
   ws_.text(true);
   ws_.async_write(net::buffer(queue_.front()),
-                  beast::bind_front_handler(&websocket_session::on_write,
-                                            shared_from_this()));
+                  beast::bind_front_handler(&basic_websocket_session::on_write,
+                                            this->shared_from_this()));
 }
 
-void websocket_session::on_write(boost::system::error_code ec, std::size_t) {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::on_write(boost::system::error_code ec, std::size_t) {
   if (ec) {
     writing_ = false;
     queue_.clear();
@@ -216,7 +231,8 @@ void websocket_session::on_write(boost::system::error_code ec, std::size_t) {
   do_write();
 }
 
-void websocket_session::do_close() {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::do_close() {
   if (close_sent_ || finished_)
     return;
   close_sent_ = true;
@@ -226,12 +242,13 @@ void websocket_session::do_close() {
   ws_.async_close(websocket::close_reason{
                     static_cast<websocket::close_code>(close_code_),
                     close_reason_},
-                  [self = shared_from_this()](auto) {
+                  [self = this->shared_from_this()](auto) {
                     self->finish("closed by server");
                   });
 }
 
-void websocket_session::finish(const char* why) {
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::finish(const char* why) {
   if (finished_)
     return;
   finished_ = true;
@@ -240,5 +257,15 @@ void websocket_session::finish(const char* why) {
   if (session_)
     caf::anon_send(session_, detach_atom_v, id_);
 }
+
+template class basic_websocket_session<beast::tcp_stream>;
+template class basic_websocket_session<beast::ssl_stream<beast::tcp_stream>>;
+
+// The two ways in: a plain socket, and a TLS stream after its handshake.
+template basic_websocket_session<beast::tcp_stream>::basic_websocket_session(
+  net::ip::tcp::socket&&, server_context&);
+template basic_websocket_session<beast::ssl_stream<beast::tcp_stream>>::
+  basic_websocket_session(beast::ssl_stream<beast::tcp_stream>&&,
+                          server_context&);
 
 } // namespace parley::transport

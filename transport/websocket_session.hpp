@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -22,16 +23,21 @@ namespace parley::transport {
 /// them (transport/protocol.hpp) and sends them to it with anon_send; frames
 /// from the session are queued on this connection's strand, one async_write
 /// in flight, the queue bounded. Implements client_connection, whose calls
-/// may come from any thread.
-class websocket_session : public client_connection,
-                          public std::enable_shared_from_this<websocket_session> {
+/// may come from any thread. A template over the stream under the WebSocket
+/// (plain TCP or TLS), defined and instantiated in websocket_session.cpp.
+template <class NextLayer>
+class basic_websocket_session
+  : public client_connection,
+    public std::enable_shared_from_this<basic_websocket_session<NextLayer>> {
 public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  websocket_session(boost::asio::ip::tcp::socket&& socket,
-                    server_context& ctx);
+  /// `next` is the connected stream (a plain socket, or a TLS stream past
+  /// its handshake).
+  template <class Next>
+  basic_websocket_session(Next&& next, server_context& ctx);
 
-  ~websocket_session() override;
+  ~basic_websocket_session() override;
 
   void run(request req, std::map<std::string, std::string> query);
 
@@ -60,7 +66,7 @@ private:
   void do_close();
   void finish(const char* why);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<NextLayer> ws_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer bind_timer_;
   server_context& ctx_;
@@ -75,5 +81,14 @@ private:
   std::string close_reason_;
   std::deque<std::string> queue_;
 };
+
+using websocket_session = basic_websocket_session<boost::beast::tcp_stream>;
+using tls_websocket_session = basic_websocket_session<
+  boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+
+extern template class basic_websocket_session<boost::beast::tcp_stream>;
+extern template class basic_websocket_session<
+  boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+
 
 } // namespace parley::transport

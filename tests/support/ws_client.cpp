@@ -5,14 +5,18 @@
 #include <deque>
 #include <optional>
 #include <sstream>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 // The only translation unit of the harness that includes Beast: ws_client
 // and http_request both live here to keep the build of the tests fast.
@@ -25,8 +29,22 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using clock_type = std::chrono::steady_clock;
+
+// A client context that trusts only `trusted_cert` (a self-signed server
+// certificate is its own trust anchor) and verifies the server against it.
+std::shared_ptr<ssl::context> trusting_context(const std::string& trusted_cert) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  ctx->set_verify_mode(ssl::verify_peer);
+  beast::error_code ec;
+  ctx->load_verify_file(trusted_cert, ec);
+  if (ec)
+    throw std::runtime_error("cannot load " + trusted_cert + ": "
+                             + ec.message());
+  return ctx;
+}
 
 // Runs handlers of `ioc` one at a time until `done()` holds or the deadline
 // passes. Returns done(). Waiting for the event itself (not sleeping) keeps
@@ -111,7 +129,10 @@ std::string ws_read_result::describe() const {
 struct ws_client::impl {
   // Declared first: destroyed last, after everything that uses it.
   net::io_context ioc;
+  std::shared_ptr<ssl::context> tls; // set: connect over wss://
+  // One of the two is set while connected: plain or over TLS.
   std::optional<websocket::stream<tcp::socket>> ws;
+  std::optional<websocket::stream<beast::ssl_stream<tcp::socket>>> wss;
   beast::flat_buffer buffer;
   bool reading = false;
   std::deque<ws_read_result> inbox;
@@ -119,18 +140,38 @@ struct ws_client::impl {
   std::string write_buf;
   std::vector<std::pair<std::string, std::string>> upgrade_headers;
 
+  bool connected() const noexcept {
+    return ws.has_value() || wss.has_value();
+  }
+
   bool open() const noexcept {
-    return ws.has_value() && !end.has_value();
+    return connected() && !end.has_value();
+  }
+
+  // Calls `f` with whichever stream is connected.
+  template <class F>
+  void each(F&& f) {
+    if (ws)
+      f(*ws);
+    else if (wss)
+      f(*wss);
+  }
+
+  void reset_streams() {
+    ws.reset();
+    wss.reset();
   }
 
   // Keeps one read pending at all times while connected: frames queue up in
   // the inbox, and control frames (ping, close) get their answers.
   void start_read() {
-    if (reading || end || !ws)
+    if (reading || end || !connected())
       return;
     reading = true;
-    ws->async_read(buffer, [this](beast::error_code ec, std::size_t) {
-      on_read(ec);
+    each([this](auto& s) {
+      s.async_read(buffer, [this](beast::error_code ec, std::size_t) {
+        on_read(ec);
+      });
     });
   }
 
@@ -139,7 +180,7 @@ struct ws_client::impl {
     if (!ec) {
       ws_read_result frame;
       frame.status = read_status::frame;
-      frame.binary = ws->got_binary();
+      each([&frame](auto& s) { frame.binary = s.got_binary(); });
       frame.text = beast::buffers_to_string(buffer.data());
       buffer.consume(buffer.size());
       inbox.push_back(std::move(frame));
@@ -151,9 +192,11 @@ struct ws_client::impl {
     ws_read_result last;
     if (ec == websocket::error::closed) {
       last.status = read_status::closed;
-      const auto& why = ws->reason();
-      last.close_code = static_cast<std::uint16_t>(why.code);
-      last.close_reason.assign(why.reason.data(), why.reason.size());
+      each([&last](auto& s) {
+        const auto& why = s.reason();
+        last.close_code = static_cast<std::uint16_t>(why.code);
+        last.close_reason.assign(why.reason.data(), why.reason.size());
+      });
     } else {
       last.status = read_status::error;
       last.error = ec.message();
@@ -163,18 +206,20 @@ struct ws_client::impl {
 
   void send(std::string_view payload, bool binary,
             std::chrono::milliseconds timeout) {
-    if (!ws)
+    if (!connected())
       throw ws_error("send: not connected");
     if (end)
       throw ws_error("send: connection already ended: " + end->describe());
     write_buf.assign(payload.data(), payload.size());
-    ws->binary(binary);
     auto state = std::make_shared<op_state>();
-    ws->async_write(net::buffer(write_buf),
+    each([&](auto& s) {
+      s.binary(binary);
+      s.async_write(net::buffer(write_buf),
                     [state](beast::error_code ec, std::size_t) {
                       state->done = true;
                       state->ec = ec;
                     });
+    });
     if (!run_until(
           ioc, [&state] { return state->done; },
           clock_type::now() + timeout)) {
@@ -190,12 +235,14 @@ struct ws_client::impl {
   // Tears the TCP connection down and runs the handlers of whatever was
   // pending; records `why` unless the connection had already ended.
   void abort(const std::string& why) noexcept {
-    if (!ws)
+    if (!connected())
       return;
     beast::error_code ignored;
-    auto& sock = ws->next_layer();
-    sock.shutdown(tcp::socket::shutdown_both, ignored);
-    sock.close(ignored);
+    each([&ignored](auto& s) {
+      auto& sock = beast::get_lowest_layer(s);
+      sock.shutdown(tcp::socket::shutdown_both, ignored);
+      sock.close(ignored);
+    });
     try {
       drain(ioc);
     } catch (...) {
@@ -218,29 +265,21 @@ ws_client::ws_client() : impl_(std::make_unique<impl>()) {
 
 ws_client::~ws_client() {
   drop();
-  impl_->ws.reset();
+  impl_->reset_streams();
 }
 
 void ws_client::connect(const std::string& host, std::uint16_t port,
                         const std::string& target,
                         std::chrono::milliseconds timeout) {
   auto& d = *impl_;
-  if (d.ws) {
+  if (d.connected()) {
     d.abort("reconnecting");
-    d.ws.reset();
+    d.reset_streams();
   }
   d.inbox.clear();
   d.end.reset();
   d.reading = false;
   d.buffer.clear();
-  d.ws.emplace(d.ioc);
-  d.ws->read_message_max(64 * 1024 * 1024);
-  d.ws->set_option(websocket::stream_base::decorator(
-    [headers = d.upgrade_headers](websocket::request_type& req) {
-      req.set(http::field::user_agent, "parley-e2e-test");
-      for (const auto& [name, value] : headers)
-        req.set(name, value);
-    }));
   struct connect_state : op_state {
     std::string step = "resolve";
     websocket::response_type response;
@@ -248,35 +287,70 @@ void ws_client::connect(const std::string& host, std::uint16_t port,
   auto state = std::make_shared<connect_state>();
   tcp::resolver resolver{d.ioc};
   auto host_header = host + ":" + std::to_string(port);
-  auto* ws = &*d.ws;
-  resolver.async_resolve(
-    host, std::to_string(port),
-    [state, ws, host_header, target](beast::error_code ec,
-                                     tcp::resolver::results_type results) {
-      if (ec) {
-        state->done = true;
-        state->ec = ec;
-        return;
-      }
-      state->step = "connect";
-      net::async_connect(
-        ws->next_layer(), results,
-        [state, ws, host_header, target](beast::error_code ec,
-                                         const tcp::endpoint&) {
-          if (ec) {
-            state->done = true;
-            state->ec = ec;
-            return;
-          }
-          state->step = "upgrade";
-          ws->async_handshake(state->response, host_header, target,
-                              [state](beast::error_code ec) {
-                                state->done = true;
-                                state->ec = ec;
-                              });
-        });
-    });
-  auto where = "ws://" + host_header + target;
+  auto decorate = [headers = d.upgrade_headers](websocket::request_type& req) {
+    req.set(http::field::user_agent, "parley-e2e-test");
+    for (const auto& [name, value] : headers)
+      req.set(name, value);
+  };
+  // The steps are the same over TCP and TLS, but for the TLS handshake.
+  auto start = [&](auto& ws) {
+    ws.read_message_max(64 * 1024 * 1024);
+    ws.set_option(websocket::stream_base::decorator(decorate));
+    auto* s = &ws;
+    resolver.async_resolve(
+      host, std::to_string(port),
+      [state, s, host, host_header, target](beast::error_code ec,
+                                            tcp::resolver::results_type results) {
+        if (ec) {
+          state->done = true;
+          state->ec = ec;
+          return;
+        }
+        state->step = "connect";
+        net::async_connect(
+          beast::get_lowest_layer(*s), results,
+          [state, s, host, host_header, target](beast::error_code ec,
+                                                const tcp::endpoint&) {
+            if (ec) {
+              state->done = true;
+              state->ec = ec;
+              return;
+            }
+            auto upgrade = [state, s, host_header, target] {
+              state->step = "upgrade";
+              s->async_handshake(state->response, host_header, target,
+                                 [state](beast::error_code ec) {
+                                   state->done = true;
+                                   state->ec = ec;
+                                 });
+            };
+            using stream_type = std::remove_pointer_t<decltype(s)>;
+            if constexpr (std::is_same_v<typename stream_type::next_layer_type,
+                                         tcp::socket>) {
+              upgrade();
+            } else {
+              state->step = "TLS handshake";
+              s->next_layer().set_verify_callback(
+                ssl::host_name_verification(host));
+              s->next_layer().async_handshake(
+                ssl::stream_base::client,
+                [state, upgrade](beast::error_code ec) {
+                  if (ec) {
+                    state->done = true;
+                    state->ec = ec;
+                    return;
+                  }
+                  upgrade();
+                });
+            }
+          });
+      });
+  };
+  if (d.tls)
+    start(d.wss.emplace(d.ioc, *d.tls));
+  else
+    start(d.ws.emplace(d.ioc));
+  auto where = (d.tls ? "wss://" : "ws://") + host_header + target;
   if (!run_until(
         d.ioc, [&state] { return state->done; },
         clock_type::now() + timeout)) {
@@ -296,6 +370,10 @@ void ws_client::connect(const std::string& host, std::uint16_t port,
                    + " failed: " + state->ec.message() + detail);
   }
   d.start_read();
+}
+
+void ws_client::use_tls(const std::string& trusted_cert) {
+  impl_->tls = trusting_context(trusted_cert);
 }
 
 void ws_client::set_upgrade_headers(
@@ -324,7 +402,7 @@ void ws_client::send_binary(std::string_view bytes,
 
 ws_read_result ws_client::read_frame(std::chrono::milliseconds timeout) {
   auto& d = *impl_;
-  if (!d.ws) {
+  if (!d.connected()) {
     ws_read_result result;
     result.status = read_status::error;
     result.error = "not connected";
@@ -407,11 +485,13 @@ void ws_client::close(std::uint16_t code, std::chrono::milliseconds timeout) {
     return;
   }
   auto state = std::make_shared<op_state>();
-  d.ws->async_close(websocket::close_reason(code),
-                    [state](beast::error_code ec) {
-                      state->done = true;
-                      state->ec = ec;
-                    });
+  d.each([&state, code](auto& s) {
+    s.async_close(websocket::close_reason(code),
+                  [state](beast::error_code ec) {
+                    state->done = true;
+                    state->ec = ec;
+                  });
+  });
   auto finished = run_until(
     d.ioc, [&d, &state] { return state->done && !d.reading; },
     clock_type::now() + timeout);
@@ -440,13 +520,19 @@ std::string http_response::header(std::string_view name) const {
   return {};
 }
 
-http_response http_request(const std::string& host, std::uint16_t port,
+namespace {
+
+// One request over `stream` (a tcp::socket, or a TLS stream over one whose
+// handshake comes after the connect).
+template <class Stream>
+http_response request_over(net::io_context& ioc, Stream& stream,
+                           const std::string& host, std::uint16_t port,
                            const std::string& method, const std::string& target,
                            const std::string& body, const http_headers& headers,
                            std::chrono::milliseconds timeout) {
-  net::io_context ioc;
+  constexpr bool tls = !std::is_same_v<Stream, tcp::socket>;
   tcp::resolver resolver{ioc};
-  tcp::socket sock{ioc};
+  auto& sock = beast::get_lowest_layer(stream);
   http::request<http::string_body> req;
   req.version(11);
   auto verb = http::string_to_verb(method);
@@ -490,18 +576,36 @@ http_response http_request(const std::string& host, std::uint16_t port,
             result = ec;
             return;
           }
-          step = "write and read";
-          http::async_write(sock, req, [&](beast::error_code ec, std::size_t) {
-            write_result = ec;
-          });
-          http::async_read(sock, buf, parser,
-                           [&](beast::error_code ec, std::size_t) {
-                             done = true;
-                             result = ec;
-                           });
+          auto exchange = [&] {
+            step = "write and read";
+            http::async_write(stream, req,
+                              [&](beast::error_code ec, std::size_t) {
+                                write_result = ec;
+                              });
+            http::async_read(stream, buf, parser,
+                             [&](beast::error_code ec, std::size_t) {
+                               done = true;
+                               result = ec;
+                             });
+          };
+          if constexpr (tls) {
+            step = "TLS handshake";
+            stream.set_verify_callback(ssl::host_name_verification(host));
+            stream.async_handshake(ssl::stream_base::client,
+                                   [&, exchange](beast::error_code ec) {
+                                     if (ec) {
+                                       done = true;
+                                       result = ec;
+                                       return;
+                                     }
+                                     exchange();
+                                   });
+          } else {
+            exchange();
+          }
         });
     });
-  auto where = "http://" + host + ":" + std::to_string(port) + target;
+  auto where = (tls ? "https://" : "http://") + host + ":" + std::to_string(port) + target;
   auto finished = run_until(
     ioc, [&done] { return done; }, clock_type::now() + timeout);
   // Whatever is still pending (the rest of a body the server did not want)
@@ -537,10 +641,43 @@ http_response http_request(const std::string& host, std::uint16_t port,
   return response;
 }
 
+} // namespace
+
+http_response http_request(const std::string& host, std::uint16_t port,
+                           const std::string& method, const std::string& target,
+                           const std::string& body, const http_headers& headers,
+                           std::chrono::milliseconds timeout) {
+  net::io_context ioc;
+  tcp::socket sock{ioc};
+  return request_over(ioc, sock, host, port, method, target, body, headers,
+                      timeout);
+}
+
 http_response http_get(const std::string& host, std::uint16_t port,
                        const std::string& target,
                        std::chrono::milliseconds timeout) {
   return http_request(host, port, "GET", target, {}, {}, timeout);
+}
+
+http_response https_request(const std::string& trusted_cert,
+                            const std::string& host, std::uint16_t port,
+                            const std::string& method,
+                            const std::string& target, const std::string& body,
+                            const http_headers& headers,
+                            std::chrono::milliseconds timeout) {
+  auto ctx = trusting_context(trusted_cert);
+  net::io_context ioc;
+  beast::ssl_stream<tcp::socket> stream{ioc, *ctx};
+  return request_over(ioc, stream, host, port, method, target, body, headers,
+                      timeout);
+}
+
+http_response https_get(const std::string& trusted_cert,
+                        const std::string& host, std::uint16_t port,
+                        const std::string& target,
+                        std::chrono::milliseconds timeout) {
+  return https_request(trusted_cert, host, port, "GET", target, {}, {},
+                       timeout);
 }
 
 } // namespace parley::test

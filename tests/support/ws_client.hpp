@@ -65,6 +65,12 @@ public:
                const std::string& target,
                std::chrono::milliseconds timeout = default_timeout);
 
+  /// Later connects use TLS (wss://), trusting only the PEM certificate in
+  /// `trusted_cert` (e.g. a self_signed_cert's cert_file): the server's
+  /// certificate and host name are verified. Throws std::runtime_error when
+  /// the file cannot be loaded.
+  void use_tls(const std::string& trusted_cert);
+
   /// Extra headers for every later upgrade request (e.g. Authorization for
   /// an LLM server), set after the defaults so they can replace them.
   void set_upgrade_headers(
@@ -154,5 +160,23 @@ http_response http_get(const std::string& host, std::uint16_t port,
                        const std::string& target,
                        std::chrono::milliseconds timeout
                        = ws_client::default_timeout);
+
+/// http_request and http_get over TLS (https://), trusting only the PEM
+/// certificate in `trusted_cert`; a certificate that does not verify fails
+/// the request (ws_error, step "TLS handshake").
+http_response https_request(const std::string& trusted_cert,
+                            const std::string& host, std::uint16_t port,
+                            const std::string& method,
+                            const std::string& target,
+                            const std::string& body = {},
+                            const http_headers& headers = {},
+                            std::chrono::milliseconds timeout
+                            = ws_client::default_timeout);
+
+http_response https_get(const std::string& trusted_cert,
+                        const std::string& host, std::uint16_t port,
+                        const std::string& target,
+                        std::chrono::milliseconds timeout
+                        = ws_client::default_timeout);
 
 } // namespace parley::test
