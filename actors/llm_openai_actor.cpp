@@ -226,6 +226,10 @@ void finish(self_pointer self, const std::string& id) {
   }
   if (auto filtered = llm::openai::classify_finish_reason(result.finish_reason))
     return fail(self, id, *filtered);
+  if (result.text.empty() && result.tool_calls.empty())
+    return fail(self, id,
+                llm::transport_failure(llm::failure_kind::server_error,
+                                       "the LLM sent an empty answer"));
   if (result.finish_reason.empty() || result.finish_reason == "stop")
     result.finish_reason = "completed";
   st.breaker->record_success(std::chrono::steady_clock::now());
@@ -317,6 +321,10 @@ llm_openai_fun(self_pointer self, llm_config config,
         }
       } else if (auto* err = std::get_if<llm::openai::api_error>(&item)) {
         p.stream_error = err->message;
+      } else if (auto* bad = std::get_if<llm::malformed>(&item)) {
+        // Text the provider meant may be in it: the answer is incomplete.
+        if (p.stream_error.empty())
+          p.stream_error = "unreadable stream event: " + bad->reason;
       }
     },
     [self](body_atom, const std::string& id, std::string& body) {

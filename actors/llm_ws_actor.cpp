@@ -156,8 +156,19 @@ void on_frame(self_pointer self, const std::string& text) {
     give_up_on(self, p, e->message);
     check_breaker(self);
   } else {
-    log()->warn("unreadable frame from the LLM: {}",
-                std::get<llm::malformed>(frame).reason);
+    const auto& bad = std::get<llm::malformed>(frame);
+    auto why = "unreadable frame from the LLM: " + bad.reason;
+    log()->warn("{}", why);
+    st.last_error = why;
+    // A frame about a request in flight fails that request now, instead of
+    // leaving the user waiting for LLM_TIMEOUT: its answer cannot come.
+    auto i = bad.id.empty() ? st.pending.end() : st.pending.find(bad.id);
+    if (i == st.pending.end())
+      return;
+    auto p = std::move(i->second);
+    st.pending.erase(i);
+    give_up_on(self, p, why);
+    check_breaker(self);
   }
 }
 
@@ -241,6 +252,7 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
         return;
       // No retry here: another LLM_TIMEOUT would keep the user waiting.
       log()->warn("the LLM did not answer request {} in time", id);
+      st.last_error = "the LLM did not answer a request within LLM_TIMEOUT";
       st.client->send(llm::custom::build_cancel(id));
       give_up_on(self, i->second, "the LLM did not answer in time");
       st.pending.erase(i);

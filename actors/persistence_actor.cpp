@@ -94,11 +94,17 @@ tx_outcome in_transaction(self_pointer self, F&& body) {
 /// connection turns out to be dead (the database restarted while it sat
 /// idle) before anything could have been committed, runs it once more on a
 /// fresh one, so that the first request after an outage does not fail.
+///
+/// Not for SQLite: its file does not go away while the connection idles,
+/// and what makes a SQLite write fail (the write lock held by another
+/// process past the busy timeout, a full disk) fails the second run the
+/// same way, after blocking the worker as long again.
 template <class F>
 caf::error with_reconnect(self_pointer self, F&& body) {
   auto outcome = in_transaction(self, body);
   if (!outcome.error || !is(outcome.error, errc::storage_unavailable)
-      || outcome.maybe_committed)
+      || outcome.maybe_committed
+      || self->state.db->backend() == db_backend::sqlite)
     return outcome.error;
   drop_connection(self, describe(outcome.error));
   if (!ensure_open(self))
@@ -125,12 +131,14 @@ void flush(self_pointer self) {
       op.run(repos);
   });
   if (!err) {
+    st.write_error.clear();
     for (auto& op : ops)
       op.deliver();
     return;
   }
   if (is(err, errc::storage_unavailable)) {
     // Retrying one by one would only fail again; callers retry later.
+    st.write_error = describe(err);
     if (st.db)
       drop_connection(self, describe(err));
     for (auto& op : ops)
@@ -149,11 +157,15 @@ void flush(self_pointer self) {
       op.run(single_repos);
     });
     if (!single) {
+      st.write_error.clear();
       op.deliver();
       continue;
     }
-    if (is(single, errc::storage_unavailable) && st.db)
-      drop_connection(self, describe(single));
+    if (is(single, errc::storage_unavailable)) {
+      st.write_error = describe(single);
+      if (st.db)
+        drop_connection(self, describe(single));
+    }
     op.fail(single);
   }
 }
@@ -245,9 +257,24 @@ persistence_fun(self_pointer self, persistence_settings settings) {
         if (!ensure_open(self))
           return make_error(errc::storage_unavailable,
                             self->state.last_error);
+        auto& st = self->state;
         try {
-          self->state.db->ping();
-          return std::string{to_string(self->state.db->backend())};
+          st.db->ping();
+          if (!st.write_error.empty()) {
+            // Reads work, but the last writes failed (a SQLite file locked
+            // by another process, a full disk): healthy only once a write
+            // goes through again.
+            try {
+              st.db->probe_write();
+              log()->info("database {} takes writes again",
+                          st.db->description());
+              st.write_error.clear();
+            } catch (const storage::storage_error& err) {
+              return make_error(errc::storage_unavailable,
+                                std::string{"writes fail: "} + err.what());
+            }
+          }
+          return std::string{to_string(st.db->backend())};
         } catch (const storage::storage_error& err) {
           drop_connection(self, err.what());
           if (attempt == 1)

@@ -52,6 +52,9 @@ struct persistence_state {
   std::vector<pending_write> batch;
   bool flush_scheduled = false;
   std::string last_error;
+  /// Why the last write failed as `unavailable`; empty once one commits (or
+  /// the health check's write probe goes through).
+  std::string write_error;
 
   persistence_state();
   ~persistence_state();

@@ -157,6 +157,7 @@ void reply_failed(self_pointer self, const caf::error& err) {
     waiter.deliver(make_error(errc::responder_failed,
                               "the assistant could not answer; the message "
                               "is stored"));
+  st.given_up.push_back(std::move(st.replies.front().message));
   st.replies.pop_front();
   st.replying = false;
   st.reply_failures = 0;
@@ -311,17 +312,29 @@ void enqueue_reply(self_pointer self, storage::message_record message,
     std::move(message), std::chrono::steady_clock::now(), std::move(waiters)});
 }
 
-/// A REST caller asking again for a message whose answer is not stored yet
-/// waits with the first; a message nobody is answering gets answered now.
+/// A message sent again whose answer is not stored yet: a REST caller waits
+/// with the first; a message nobody is answering (given up on, or from
+/// before a restart) gets answered now.
 void wait_for_answer(self_pointer self, const storage::message_record& message,
-                     chat_promise waiter) {
-  for (auto& queued : self->state.replies) {
+                     std::optional<chat_promise> waiter) {
+  auto& st = self->state;
+  for (auto& queued : st.replies) {
     if (queued.message.id == message.id) {
-      queued.waiters.push_back(std::move(waiter));
+      if (waiter)
+        queued.waiters.push_back(std::move(*waiter));
       return;
     }
   }
-  enqueue_reply(self, message, {std::move(waiter)});
+  auto& given_up = st.given_up;
+  given_up.erase(std::remove_if(given_up.begin(), given_up.end(),
+                                [&](const auto& m) {
+                                  return m.id == message.id;
+                                }),
+                 given_up.end());
+  std::vector<chat_promise> waiters;
+  if (waiter)
+    waiters.push_back(std::move(*waiter));
+  enqueue_reply(self, message, std::move(waiters));
 }
 
 // -- user messages ------------------------------------------------------------
@@ -376,11 +389,12 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
             st.outbox.emit([&](std::int64_t s) {
               return protocol::reply_frame(s, result.reply);
             });
-          if (waiter && (result.has_reply
-                         || stored.message_type == to_agent_type))
-            waiter->deliver(chat_exchange{stored, result.reply});
-          else if (waiter)
-            wait_for_answer(self, stored, std::move(*waiter));
+          if (result.has_reply || stored.message_type == to_agent_type) {
+            if (waiter)
+              waiter->deliver(chat_exchange{stored, result.reply});
+          } else {
+            wait_for_answer(self, stored, std::move(waiter));
+          }
         } else if (stored.message_type == to_agent_type) {
           st.outbox.fill(seq, protocol::ack_frame(seq, stored.client_id,
                                                   stored.id));
@@ -645,6 +659,12 @@ void resume_session(self_pointer self, connection_ptr conn,
           load_from(self, snap, request.last_seq);
         } else {
           st.outbox.advance_to(request.last_seq + 1);
+          // What this actor gave up on gets another try, as a fresh actor
+          // would give it.
+          auto given_up = std::move(st.given_up);
+          st.given_up.clear();
+          for (auto& message : given_up)
+            enqueue_reply(self, std::move(message));
         }
         st.log->info("session={} conn={} resumed after seq {} ({} to replay, "
                      "{} waiting for an answer)",

@@ -76,6 +76,9 @@ struct session_state {
 
   frame_outbox outbox;
   std::deque<queued_reply> replies; // FIFO: one answer at a time
+  /// Stored messages this actor gave up answering (the responder failed
+  /// every attempt): answered on the next resume, or when sent again.
+  std::vector<storage::message_record> given_up;
   bool replying = false;
   bool generating = false;        // waiting for the responder
   std::uint64_t request_id = 0;   // of the current responder request

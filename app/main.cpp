@@ -1,3 +1,4 @@
+#include <csignal>
 #include <iostream>
 
 #include "app/server.hpp"
@@ -7,6 +8,9 @@
 
 int main(int argc, char** argv) {
   using namespace parley;
+  // A write past RLIMIT_FSIZE must fail with EFBIG (a storage error the
+  // client is told about), not kill the server with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     auto loaded = load_server_config(argc, argv, read_dotenv_file("."),
                                      process_environment());

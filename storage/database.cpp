@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 #include <soci/mysql/soci-mysql.h>
@@ -19,6 +20,16 @@ namespace {
 // Seconds a server connect may take before we report `unavailable`.
 constexpr const char* connect_timeout_seconds = "10";
 
+// How long a SQLite write waits for the file's write lock (another process
+// holding it, or another worker of a larger pool) before it fails with
+// `unavailable`. Short: the persistence worker blocks meanwhile, and a
+// client waits for its ack or its storage_unavailable error.
+constexpr int sqlite_busy_timeout_ms = 2000;
+
+// The same for the write probe of health checks: a lock held elsewhere is
+// reported at once.
+constexpr int sqlite_probe_busy_timeout_ms = 100;
+
 bool is_memory_path(const std::string& path) {
   return path == ":memory:";
 }
@@ -28,7 +39,8 @@ std::string sqlite_connect_string(const std::string& path) {
   if (path.find('"') != std::string::npos)
     throw storage_error(storage_errc::unavailable,
                         "SQLite path must not contain '\"': " + path);
-  return "db=\"" + path + "\" timeout=5";
+  // SOCI's `timeout` is in seconds; configure_sqlite sets the exact value.
+  return "db=\"" + path + "\" timeout=2";
 }
 
 // database_url knows host, port, names and credentials; the timeouts and
@@ -94,7 +106,8 @@ void configure_sqlite(soci::session& sql) {
   // Off by default in SQLite; our cascades and SET NULL depend on it.
   sql << "PRAGMA foreign_keys=ON";
   int timeout = 0;
-  sql << "PRAGMA busy_timeout=5000", soci::into(timeout);
+  sql << "PRAGMA busy_timeout=" + std::to_string(sqlite_busy_timeout_ms),
+    soci::into(timeout);
 }
 
 } // namespace
@@ -144,7 +157,15 @@ void database::begin() {
     throw storage_error(storage_errc::internal,
                         "begin: a transaction is already open");
   try {
-    sql_->begin();
+    // SQLite: take the write lock now. A deferred transaction that has read
+    // and then writes while another connection holds the lock fails at once
+    // with SQLITE_BUSY, without the busy timeout (SQLite cannot wait there
+    // without risking a deadlock); IMMEDIATE waits for the lock up to the
+    // busy timeout instead. COMMIT is SOCI's as for every backend.
+    if (backend_ == db_backend::sqlite)
+      *sql_ << "BEGIN IMMEDIATE";
+    else
+      sql_->begin();
   } catch (...) {
     detail::rethrow_as_storage_error("begin");
   }
@@ -173,6 +194,34 @@ void database::rollback() noexcept {
     sql_->rollback();
   } catch (...) {
     // Nothing to do: a lost connection has rolled back on the server anyway.
+  }
+}
+
+void database::probe_write() {
+  if (backend_ != db_backend::sqlite) {
+    ping();
+    return;
+  }
+  if (in_transaction_)
+    throw storage_error(storage_errc::internal,
+                        "probe_write: a transaction is open");
+  auto& sql = *sql_;
+  try {
+    sql << "PRAGMA busy_timeout=" + std::to_string(sqlite_probe_busy_timeout_ms);
+    // Rewriting the header's user_version (unused by Parley) with its own
+    // value commits one page: it needs the write lock and room to write.
+    int version = 0;
+    sql << "PRAGMA user_version", soci::into(version);
+    sql << "PRAGMA user_version=" + std::to_string(version);
+    sql << "PRAGMA busy_timeout=" + std::to_string(sqlite_busy_timeout_ms);
+  } catch (...) {
+    try {
+      sql << "PRAGMA busy_timeout=" + std::to_string(sqlite_busy_timeout_ms);
+    } catch (...) {
+      // Only a broken connection fails here; its next batch fails as well,
+      // and the persistence worker then opens a new one.
+    }
+    detail::rethrow_as_storage_error("write probe");
   }
 }
 

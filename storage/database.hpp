@@ -48,6 +48,13 @@ public:
   /// A cheap round trip (`SELECT 1`); throws storage_error(unavailable).
   void ping();
 
+  /// Whether the database takes writes now. SQLite: a one-page commit (the
+  /// header's user_version, rewritten with its own value) that waits at most
+  /// 100 ms for the write lock; it fails while another process holds the
+  /// lock or the disk (or the file size limit) is full. Other backends:
+  /// ping(). Throws storage_error; not inside a transaction.
+  void probe_write();
+
   /// The URL this connection was opened with, password redacted.
   const std::string& description() const noexcept {
     return description_;

@@ -231,11 +231,16 @@ frame parse_frame(std::string_view text) {
   if (id_field == nullptr)
     return malformed{"field 'id' is missing"};
   if (auto piece = member(doc, "delta")) {
-    if (!piece->is_string())
-      return bad_field("delta", "a string");
-    return delta{std::move(id), piece->get<std::string>()};
+    if (piece->is_string())
+      return delta{std::move(id), piece->get<std::string>()};
+    auto bad = bad_field("delta", "a string");
+    bad.id = std::move(id);
+    return bad;
   }
-  return parse_final(doc, std::move(id));
+  auto result = parse_final(doc, id);
+  if (auto* bad = std::get_if<malformed>(&result))
+    bad->id = std::move(id);
+  return result;
 }
 
 } // namespace parley::llm::custom

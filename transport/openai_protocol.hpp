@@ -25,7 +25,15 @@ namespace parley::llm {
 
 /// A reply that does not follow the protocol.
 struct malformed {
+  malformed(std::string why, std::string request_id = {})
+    : reason(std::move(why)), id(std::move(request_id)) {
+    // nop
+  }
+
   std::string reason;
+  /// The custom protocol: the request a bad frame named, if it named one
+  /// (that request's answer cannot come now).
+  std::string id;
 };
 
 /// Deepest JSON nesting accepted from a provider. nlohmann::json parses

@@ -179,5 +179,61 @@ TEST_F(streaming_test, a_resumed_client_gets_what_was_streamed_meanwhile) {
   EXPECT_EQ(second->frames[3]["text"], "One two three");
 }
 
+
+/// Fails every attempt at call `first` and the retries after it, until the
+/// session gives the message up.
+class given_up_test : public streaming_test {
+protected:
+  void fail_every_attempt(std::size_t first) {
+    auto attempts = static_cast<std::size_t>(settings_.max_reply_attempts);
+    for (std::size_t i = 0; i < attempts; ++i) {
+      ASSERT_EQ(calls->calls.size(), first + i + 1);
+      caf::anon_send(scripted, first + i,
+                     caf::make_error(caf::sec::request_receiver_down));
+      run();
+      advance(settings_.retry_delay * static_cast<int>(i + 1));
+    }
+  }
+};
+
+TEST_F(given_up_test, a_given_up_message_is_answered_when_sent_again) {
+  auto conn = connect();
+  say(conn, "hello", "m1");
+  fail_every_attempt(0);
+  auto errors = conn->of_type("error");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]["code"], "internal_error");
+  EXPECT_TRUE(conn->of_type("message").empty());
+  // The client sends it again: acknowledged as before, and answered now.
+  auto calls_before = calls->calls.size();
+  say(conn, "hello", "m1");
+  ASSERT_EQ(calls->calls.size(), calls_before + 1);
+  finish(calls_before, "Hi there");
+  auto acks = conn->of_type("ack");
+  ASSERT_EQ(acks.size(), 2u);
+  EXPECT_EQ(acks[0]["message_id"], acks[1]["message_id"]);
+  auto answers = conn->of_type("message");
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0]["reply_to"], acks[0]["message_id"]);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages"), 2);
+}
+
+TEST_F(given_up_test, a_resume_of_the_live_session_answers_what_it_gave_up) {
+  auto first = connect();
+  say(first, "hello", "m1");
+  fail_every_attempt(0);
+  auto last_seq = first->frames.back()["seq"].get<std::int64_t>();
+  drop(first);
+  auto calls_before = calls->calls.size();
+  auto second = resume(first, last_seq);
+  ASSERT_EQ(calls->calls.size(), calls_before + 1)
+    << "the resume starts another attempt";
+  finish(calls_before, "Hi again");
+  auto answers = second->of_type("message");
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0]["text"], "Hi again");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE is_user = 0"), 1);
+}
+
 } // namespace
 } // namespace parley::test

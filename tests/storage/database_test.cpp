@@ -44,7 +44,7 @@ TEST(database, memory_sqlite_gets_pragmas) {
   EXPECT_EQ(db.backend(), db_backend::sqlite);
   EXPECT_EQ(pragma<int>(db, "foreign_keys"), 1);
   EXPECT_EQ(pragma<int>(db, "synchronous"), 2); // FULL
-  EXPECT_EQ(pragma<int>(db, "busy_timeout"), 5000);
+  EXPECT_EQ(pragma<int>(db, "busy_timeout"), 2000);
   EXPECT_NE(db.description().find(":memory:"), std::string::npos);
   EXPECT_NO_THROW(db.ping());
 }
@@ -57,7 +57,7 @@ TEST(database, file_sqlite_creates_folders_and_uses_wal) {
   EXPECT_EQ(pragma<std::string>(db, "journal_mode"), "wal");
   EXPECT_EQ(pragma<int>(db, "synchronous"), 2);
   EXPECT_EQ(pragma<int>(db, "foreign_keys"), 1);
-  EXPECT_EQ(pragma<int>(db, "busy_timeout"), 5000);
+  EXPECT_EQ(pragma<int>(db, "busy_timeout"), 2000);
 }
 
 TEST(database, file_sqlite_path_with_space) {

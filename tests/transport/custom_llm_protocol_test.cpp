@@ -365,3 +365,19 @@ TEST(custom_llm_reply, invalid_utf8_frame_is_malformed) {
   EXPECT_TRUE(contains(malformed_reason("{\"id\":\"r\",\"response\":\"\xFF\"}"),
                        "not valid JSON"));
 }
+
+TEST(custom_llm_reply, a_bad_frame_names_its_request_when_it_can) {
+  // The actor gives that request up at once instead of waiting for it.
+  auto bad_delta = parse_frame(R"({"id":"r7","delta":42})");
+  ASSERT_TRUE(std::holds_alternative<malformed>(bad_delta));
+  EXPECT_EQ(std::get<malformed>(bad_delta).id, "r7");
+  auto bad_final = parse_frame(R"({"id":9,"response":[]})");
+  ASSERT_TRUE(std::holds_alternative<malformed>(bad_final));
+  EXPECT_EQ(std::get<malformed>(bad_final).id, "9");
+  auto no_id = parse_frame(R"({"response":"hi"})");
+  ASSERT_TRUE(std::holds_alternative<malformed>(no_id));
+  EXPECT_TRUE(std::get<malformed>(no_id).id.empty());
+  auto not_json = parse_frame("garbage");
+  ASSERT_TRUE(std::holds_alternative<malformed>(not_json));
+  EXPECT_TRUE(std::get<malformed>(not_json).id.empty());
+}

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -68,6 +69,7 @@ struct chat_job {
   std::vector<bool> delay_before; // --chunk-delay-ms before this event
   std::size_t next = 0;
   bool drop_at_end = false; // --close-mid-stream: no final chunk
+  bool truncate = false;    // --truncate-frame: event 1 goes out cut
 };
 
 /// One class for plain TCP (Stream = tcp_stream) and TLS
@@ -273,6 +275,18 @@ private:
                                                    "(parley-mock-llm "
                                                    "--fail-nth)",
                                                    "server_error", "")));
+    if (job.plan.garbage) {
+      state_.log("answering with garbage (--garbage)");
+      if (!job.req.stream)
+        return write(json_response(200, req, "this is not JSON {"));
+      for (auto& event : sse_garbage_events()) {
+        job.events.push_back(std::move(event));
+        job.delay_before.push_back(false);
+      }
+      job.events.push_back(sse_done());
+      job.delay_before.push_back(false);
+      return start_stream();
+    }
     // A tool call (its name and arguments), or text.
     std::string tool_name;
     std::string tool_args;
@@ -295,6 +309,10 @@ private:
       text = reply_text(opts(), job.req.user_text, job.req.tool_result);
       call_id = "call_mock_" + std::to_string(job.plan.number);
     }
+    if (job.plan.oversized != 0) {
+      tool_name.clear();
+      text.assign(job.plan.oversized, 'x');
+    }
     auto tool_call = !tool_name.empty();
     if (opts().agent)
       state_.log("agent: " + (tool_call ? "calls " + tool_name + " " + tool_args
@@ -303,6 +321,16 @@ private:
     if (!job.req.stream) {
       if (job.plan.drop)
         return drop();
+      if (job.plan.truncate) {
+        auto body = completion_body(job.ids, text, call_id, tool_name,
+                                    tool_args, job.req.prompt_tokens,
+                                    completion_tokens);
+        return write_cut("HTTP/1.1 200 OK\r\nServer: parley-mock-llm\r\n"
+                         "Content-Type: application/json\r\n"
+                         "Content-Length: "
+                         + std::to_string(body.size()) + "\r\n\r\n"
+                         + body.substr(0, body.size() / 2));
+      }
       if (tool_call)
         state_.tool_call_emitted(tool_name);
       return write(json_response(
@@ -317,11 +345,15 @@ private:
       // Several argument pieces even with --chunks 1: clients must join them.
       deltas = tool_call_deltas(call_id, tool_name, tool_args,
                                 std::max<std::size_t>(2, opts().chunks));
+    } else if (job.plan.oversized != 0) {
+      first["content"] = "";
+      deltas.push_back({{"content", text}}); // one event, all of it
     } else {
       first["content"] = "";
       for (auto& piece : split_chunks(text, opts().chunks))
         deltas.push_back({{"content", std::move(piece)}});
     }
+    job.truncate = job.plan.truncate;
     auto add = [&job](std::string event, bool delay) {
       job.events.push_back(std::move(event));
       job.delay_before.push_back(delay);
@@ -412,6 +444,15 @@ private:
       });
       return;
     }
+    if (job.truncate && job.next == 1) {
+      // The first delta after the role chunk: its chunk-size line announces
+      // all of it, half of it follows, and the connection ends.
+      auto& event = job.events[job.next];
+      std::ostringstream size;
+      size << std::hex << event.size();
+      return write_cut(size.str() + "\r\n"
+                       + event.substr(0, event.size() / 2));
+    }
     current_ = std::move(job.events[job.next++]);
     tcp().expires_after(write_timeout);
     net::async_write(stream_, http::make_chunk(net::buffer(current_)),
@@ -495,6 +536,19 @@ private:
     state_.dropped();
     state_.log("dropping the connection (--close-mid-stream)");
     close_socket();
+  }
+
+  // --truncate-frame: writes `raw` (the start of something longer that it
+  // announces), then drops the connection.
+  void write_cut(std::string raw) {
+    state_.dropped();
+    state_.log("cutting the reply short (--truncate-frame)");
+    current_ = std::move(raw);
+    tcp().expires_after(write_timeout);
+    net::async_write(stream_, net::buffer(current_),
+                     [self = self()](beast::error_code, std::size_t) {
+                       self->close_socket();
+                     });
   }
 
   void fail(const char* what, beast::error_code ec) {

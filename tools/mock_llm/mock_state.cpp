@@ -41,6 +41,12 @@ request_plan mock_state::plan_request(const json& body) {
   } else if (opts_.close_mid_stream && within(close_sent_, opts_.close_count)) {
     ++close_sent_;
     plan.drop = true;
+  } else if (opts_.garbage) {
+    plan.garbage = true;
+  } else if (opts_.oversized != 0) {
+    plan.oversized = opts_.oversized;
+  } else if (opts_.truncate_frame) {
+    plan.truncate = true;
   }
   return plan;
 }

@@ -17,6 +17,9 @@ struct request_plan {
   unsigned status = 0;      // non-zero: --status answers it
   bool fail = false;        // --fail-nth hits it
   bool drop = false;        // --close-mid-stream hits it
+  bool garbage = false;     // --garbage: malformed frames instead of a reply
+  std::uint64_t oversized = 0; // --oversized: a reply of this many bytes
+  bool truncate = false;    // --truncate-frame: the first frame cut in half
 };
 
 /// The counters behind GET /stats and the request numbering that --fail-nth,

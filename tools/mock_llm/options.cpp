@@ -62,6 +62,15 @@ parse_result parse_options(int argc, char** argv) {
      "sent")
     ("close-count", po::value(&opts.close_count)->default_value(0),
      "--close-mid-stream hits only the first K chat requests (0: all)")
+    ("garbage", po::bool_switch(&opts.garbage),
+     "answer chat requests with malformed frames (websocket) or SSE events "
+     "(openai) instead of a reply")
+    ("oversized", po::value(&opts.oversized),
+     "answer chat requests with a reply of BYTES bytes sent as one frame "
+     "(websocket) or one SSE event (openai)")
+    ("truncate-frame", po::bool_switch(&opts.truncate_frame),
+     "send only the first half of a reply's first frame (websocket) or SSE "
+     "event (openai), then drop the TCP connection")
     ("status", po::value(&opts.status)->default_value(0),
      "answer chat requests with this HTTP status (openai) or an error frame "
      "carrying it (websocket)")
@@ -126,6 +135,12 @@ parse_result parse_options(int argc, char** argv) {
       return usage_error("--fail-nth counts from 1");
   if (vm.count("close-mid-stream"))
     opts.close_mid_stream = close_mid_stream;
+  if (int{opts.garbage} + int{opts.oversized != 0} + int{opts.truncate_frame}
+      > 1)
+    return usage_error("--garbage, --oversized and --truncate-frame exclude "
+                       "each other");
+  if (vm.count("oversized") && opts.oversized == 0)
+    return usage_error("--oversized must be at least 1 byte");
   if (opts.status != 0 && (opts.status < 100 || opts.status > 599))
     return usage_error("--status must be an HTTP status (100-599)");
   auto args = nlohmann::json::parse(opts.tool_args, nullptr, false);

@@ -26,6 +26,10 @@ struct options {
   std::vector<std::uint64_t> fail_nth;
   std::optional<std::uint32_t> close_mid_stream;
   std::uint64_t close_count = 0;
+  // Broken replies (at most one of the three; README "Broken replies").
+  bool garbage = false;            // malformed frames / SSE events
+  std::uint64_t oversized = 0;     // a reply of this many bytes in one frame
+  bool truncate_frame = false;     // the first reply frame cut in half
   unsigned status = 0;
   std::uint64_t status_count = 0;
   std::uint32_t retry_after = 0;

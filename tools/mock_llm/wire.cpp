@@ -351,6 +351,33 @@ std::string sse_done() {
   return "data: [DONE]\n\n";
 }
 
+std::vector<std::string> sse_garbage_events() {
+  return {"data: this is not JSON {\n\n",
+          "data: {\"choices\":\"not an array\",\"usage\":7}\n\n"};
+}
+
+std::vector<std::string> ws_garbage_frames(const json& id) {
+  return {"this is not JSON {",
+          dump({{"id", id}, {"response", 42}, {"tokens_used", "many"}})};
+}
+
+std::string ws_text_frame_header(std::uint64_t payload_bytes) {
+  std::string header;
+  header += static_cast<char>(0x81); // FIN, text
+  if (payload_bytes < 126) {
+    header += static_cast<char>(payload_bytes);
+  } else if (payload_bytes <= 0xFFFF) {
+    header += static_cast<char>(126);
+    header += static_cast<char>((payload_bytes >> 8) & 0xFF);
+    header += static_cast<char>(payload_bytes & 0xFF);
+  } else {
+    header += static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      header += static_cast<char>((payload_bytes >> shift) & 0xFF);
+  }
+  return header;
+}
+
 std::vector<json> tool_call_deltas(const std::string& call_id,
                                    const std::string& name,
                                    const std::string& arguments,

@@ -94,6 +94,16 @@ std::string ws_final_frame(const ws_final& reply, bool legacy);
 std::string ws_error_frame(const nlohmann::json& id, std::string_view message,
                            unsigned status = 0);
 
+/// --garbage: what a chat request gets instead of a reply, none of it
+/// readable: a text frame that is not JSON, then a JSON frame with the
+/// request's id whose fields have the wrong types.
+std::vector<std::string> ws_garbage_frames(const nlohmann::json& id);
+
+/// The header of an unmasked (server-to-client) final text frame carrying
+/// `payload_bytes`, as RFC 6455 lays it out; --truncate-frame writes it by
+/// hand, followed by only part of the payload.
+std::string ws_text_frame_header(std::uint64_t payload_bytes);
+
 // -- OpenAI-compatible chat completions ---------------------------------------
 
 /// A POST /v1/chat/completions body.
@@ -132,6 +142,10 @@ std::string sse_usage_chunk(const completion_ids& ids,
 
 /// `data: [DONE]`, the end of a stream.
 std::string sse_done();
+
+/// --garbage: the events of a stream that carries nothing readable: data
+/// that is not JSON, then a JSON object of the wrong shape.
+std::vector<std::string> sse_garbage_events();
 
 /// The streamed deltas of a tool call: the first names the tool (with empty
 /// arguments), the others carry pieces of the arguments.

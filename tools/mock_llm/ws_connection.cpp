@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -174,6 +175,12 @@ private:
         tool_result = tool_results_text(req.tool_results);
       r.text = reply_text(opts, req.message, tool_result);
     }
+    if (r.plan.oversized != 0) {
+      // One frame, the final one: the size is the point, not the stream.
+      r.tool_call = false;
+      r.text.assign(r.plan.oversized, 'x');
+      r.stream = false;
+    }
     if (!r.tool_call)
       r.chunks = split_chunks(r.text, opts.chunks);
     r.timer = std::make_unique<net::steady_timer>(ws_.get_executor());
@@ -213,8 +220,20 @@ private:
       in_flight_.erase(it);
       return;
     }
+    if (r.plan.garbage) {
+      for (auto& frame : ws_garbage_frames(r.id))
+        enqueue(std::move(frame));
+      in_flight_.erase(it);
+      return;
+    }
     auto limit = opts.close_mid_stream.value_or(0);
     auto streaming = r.stream && !r.tool_call && !r.chunks.empty();
+    if (r.plan.truncate) {
+      if (streaming)
+        return truncate(ws_delta_frame(r.id, r.chunks.front()));
+      return truncate(ws_final_frame(final_of(r, "completed"),
+                                     opts.legacy_fields));
+    }
     if (r.plan.drop && (!streaming || r.sent >= limit))
       return drop();
     if (streaming && r.sent < r.chunks.size()) {
@@ -229,6 +248,17 @@ private:
         return drop();
     }
     finish(it, "completed");
+  }
+
+  /// The final frame of `r` (text replies only).
+  static ws_final final_of(const reply& r, const std::string& finish_reason) {
+    ws_final out;
+    out.id = r.id;
+    out.model = r.model;
+    out.finish_reason = finish_reason;
+    out.text = r.text;
+    out.tokens_used = r.prompt_tokens + count_tokens(out.text);
+    return out;
   }
 
   void finish(typename std::map<std::uint64_t, reply>::iterator it,
@@ -285,6 +315,8 @@ private:
   void do_write() {
     if (queue_.empty()) {
       writing_ = false;
+      if (!truncated_.empty())
+        return write_truncated();
       if (drop_after_flush_) {
         close_socket();
         shut_down("dropped (--close-mid-stream)");
@@ -321,6 +353,35 @@ private:
       do_write();
   }
 
+  // --truncate-frame: once the queue is out, `frame`'s header (announcing
+  // all of it) and the first half of its payload go straight to the
+  // stream under the WebSocket, then the TCP connection ends: the client
+  // sees a frame cut off in the middle.
+  void truncate(std::string frame) {
+    if (drop_after_flush_ || finished_)
+      return; // already cutting (or dropping) this connection
+    state_.dropped();
+    state_.log("cutting a frame of " + std::to_string(frame.size())
+               + " bytes in half (--truncate-frame)");
+    truncated_ = ws_text_frame_header(frame.size())
+                 + frame.substr(0, frame.size() / 2);
+    drop_after_flush_ = true;
+    for (auto& [key, r] : in_flight_)
+      r.timer->cancel();
+    if (!writing_)
+      write_truncated();
+  }
+
+  void write_truncated() {
+    writing_ = true;
+    net::async_write(ws_.next_layer(), net::buffer(truncated_),
+                     [self = self()](beast::error_code, std::size_t) {
+                       self->writing_ = false;
+                       self->close_socket();
+                       self->shut_down("frame cut (--truncate-frame)");
+                     });
+  }
+
   void close_socket() {
     beast::error_code ignored;
     auto& sock = beast::get_lowest_layer(ws_).socket();
@@ -346,6 +407,7 @@ private:
   std::deque<std::string> queue_;
   bool writing_ = false;
   bool drop_after_flush_ = false;
+  std::string truncated_; // --truncate-frame: the bytes still to write
   bool finished_ = false;
 };
 
