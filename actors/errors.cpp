@@ -31,6 +31,10 @@ const char* to_string(errc code) noexcept {
       return "responder_failed";
     case errc::conflict:
       return "conflict";
+    case errc::rate_limited:
+      return "rate_limited";
+    case errc::too_many_pending:
+      return "too_many_pending";
   }
   return "unknown";
 }
@@ -42,6 +46,28 @@ caf::error make_error(errc code) {
 caf::error make_error(errc code, std::string context) {
   return caf::error{static_cast<std::uint8_t>(code), category,
                     caf::make_message(std::move(context))};
+}
+
+caf::error make_error(errc code, std::string context,
+                      std::chrono::milliseconds retry_after) {
+  return caf::error{static_cast<std::uint8_t>(code), category,
+                    caf::make_message(std::move(context),
+                                      static_cast<std::int64_t>(
+                                        retry_after.count()))};
+}
+
+std::string context_text(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() > 0 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return {};
+}
+
+std::chrono::milliseconds retry_after(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() > 1 && ctx.match_element<std::int64_t>(1))
+    return std::chrono::milliseconds{ctx.get_as<std::int64_t>(1)};
+  return std::chrono::milliseconds::zero();
 }
 
 caf::error to_error(const storage::storage_error& err) {
@@ -75,9 +101,8 @@ std::string describe(const caf::error& err) {
     result = caf::to_string(static_cast<caf::exit_reason>(err.code()));
   else
     result = caf::to_string(err.category()) + ":" + std::to_string(err.code());
-  const auto& ctx = err.context();
-  if (ctx.match_elements<std::string>())
-    result += ": " + ctx.get_as<std::string>(0);
+  if (auto text = context_text(err); !text.empty())
+    result += ": " + text;
   return result;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -20,6 +21,8 @@ enum class errc : std::uint8_t {
   shutting_down,
   responder_failed,
   conflict, // the request does not fit the current state
+  rate_limited,     // too many messages in too short a time
+  too_many_pending, // too many messages still waiting for their answers
 };
 
 const char* to_string(errc code) noexcept;
@@ -27,6 +30,16 @@ const char* to_string(errc code) noexcept;
 caf::error make_error(errc code);
 
 caf::error make_error(errc code, std::string context);
+
+/// An error that says when to try again (rate limits).
+caf::error make_error(errc code, std::string context,
+                      std::chrono::milliseconds retry_after);
+
+/// The human-readable text an error carries; empty if none.
+std::string context_text(const caf::error& err);
+
+/// When to try again, for errors made with a retry time; zero otherwise.
+std::chrono::milliseconds retry_after(const caf::error& err);
 
 /// Maps the storage layer's exception to the actor-level error.
 caf::error to_error(const storage::storage_error& err);

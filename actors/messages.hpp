@@ -43,6 +43,8 @@ struct client_message {
 struct protocol_error {
   std::string code;
   std::string message;
+  std::int64_t retry_after_ms = 0; // rate limits: when to send again
+  std::string client_id;           // of the refused message, if any
 };
 
 /// A tool call an LLM asked for; `arguments` is a JSON object as text.
@@ -189,7 +191,8 @@ typename Inspector::result_type inspect(Inspector& f, client_message& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, protocol_error& x) {
-  return f(caf::meta::type_name("protocol_error"), x.code, x.message);
+  return f(caf::meta::type_name("protocol_error"), x.code, x.message,
+           x.retry_after_ms, x.client_id);
 }
 
 template <class Inspector>

@@ -62,6 +62,18 @@ void emit_error(self_pointer self, const char* code, std::string message) {
   flush_frames(self);
 }
 
+/// A message refused by a limit: the client sends it again later.
+void emit_refusal(self_pointer self, const char* code,
+                  const std::string& message,
+                  std::chrono::milliseconds retry_after,
+                  const std::string& client_id) {
+  self->state.outbox.emit([&](std::int64_t seq) {
+    return protocol::error_frame_text(seq, code, message, retry_after.count(),
+                                      client_id);
+  });
+  flush_frames(self);
+}
+
 /// Refuses a socket that may not join this session. Seq 0: the frame is
 /// about the connection, not part of any session's stream.
 void reject(const connection_ptr& conn, const char* code,
@@ -339,6 +351,33 @@ void wait_for_answer(self_pointer self, const storage::message_record& message,
 
 // -- user messages ------------------------------------------------------------
 
+/// When a client that waits for answers may try again: a guess, since
+/// answers take as long as they take.
+constexpr auto pending_retry = std::chrono::milliseconds{2000};
+
+/// The session's own limits, checked before a message is stored: how many
+/// answers it waits for, and how fast it sends. Null: go ahead (a token is
+/// taken).
+std::optional<caf::error> over_limit(self_pointer self) {
+  auto& st = self->state;
+  if (st.replies.size() + st.pending_stores
+      >= st.settings.max_pending_replies)
+    return make_error(errc::too_many_pending,
+                      "wait for the answers to your earlier messages, then "
+                      "send this one again",
+                      pending_retry);
+  auto now = self->clock().now();
+  if (st.message_rate && !st.message_rate->try_take(now)) {
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(
+      st.message_rate->wait_time(now));
+    return make_error(errc::rate_limited,
+                      "you are sending messages too fast; send this one "
+                      "again in a moment",
+                      std::max(wait, std::chrono::milliseconds{1}));
+  }
+  return std::nullopt;
+}
+
 /// Stores a user message, acknowledges it after the commit and queues it for
 /// an answer. `waiter` is set for REST messages, which get the stored
 /// question and answer as their reply.
@@ -354,6 +393,19 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
       emit_error(self, protocol::codes::shutting_down,
                  "the server is restarting; send the message again after "
                  "reconnecting");
+    return;
+  }
+  if (auto refusal = over_limit(self)) {
+    st.log->info("session={} message refused: {}", st.chat.session_id,
+                 describe(*refusal));
+    if (waiter)
+      waiter->deliver(*refusal);
+    else
+      emit_refusal(self,
+                   is(*refusal, errc::rate_limited)
+                     ? protocol::codes::rate_limited
+                     : protocol::codes::too_many_pending,
+                   context_text(*refusal), retry_after(*refusal), client_id);
     return;
   }
   auto seq = st.outbox.reserve();
@@ -761,6 +813,9 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
   st.registry = std::move(registry);
   st.log = logger("session");
   st.chat.history_limit = settings.history_limit;
+  if (settings.message_rate > 0)
+    st.message_rate.emplace(settings.message_rate, settings.message_burst,
+                            self->clock().now());
   return {
     [self](attach_atom, connection_ptr& conn, attach_request& request) {
       auto& st = self->state;
@@ -796,7 +851,12 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       flush_frames(self);
     },
     [self](protocol_error& err) {
-      emit_error(self, err.code.c_str(), std::move(err.message));
+      if (err.retry_after_ms > 0)
+        emit_refusal(self, err.code.c_str(), err.message,
+                     std::chrono::milliseconds{err.retry_after_ms},
+                     err.client_id);
+      else
+        emit_error(self, err.code.c_str(), std::move(err.message));
     },
     [self](drain_atom) {
       self->state.draining = true;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "actors/frame_outbox.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
+#include "actors/token_bucket.hpp"
 
 namespace spdlog {
 class logger;
@@ -32,6 +34,12 @@ struct session_settings {
   /// Attempts to answer one message before giving up until the next resume.
   int max_reply_attempts = 3;
   caf::timespan retry_delay = std::chrono::milliseconds{500};
+  /// Chat messages per second with bursts of `message_burst`; 0: no limit.
+  double message_rate = 1;
+  double message_burst = 10;
+  /// Messages stored or being stored that wait for their answers; more are
+  /// refused (not stored) until the answers catch up.
+  std::size_t max_pending_replies = 8;
   /// Said when the support team hands the conversation back to the bot
   /// (the rules file's "released" reply).
   std::string released_text = "You're back with the assistant. How else can "
@@ -79,6 +87,7 @@ struct session_state {
   /// Stored messages this actor gave up answering (the responder failed
   /// every attempt): answered on the next resume, or when sent again.
   std::vector<storage::message_record> given_up;
+  std::optional<token_bucket> message_rate; // null: no rate limit
   bool replying = false;
   bool generating = false;        // waiting for the responder
   std::uint64_t request_id = 0;   // of the current responder request

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/resource.h>
 
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
@@ -98,6 +100,10 @@ supervisor_settings make_supervisor_settings(const server_config& config) {
                                        config.db_pool_size);
   result.session.history_limit = config.history_limit;
   result.session.linger = config.session_linger;
+  result.session.message_rate = config.limits.session_rate / 60.0;
+  result.session.message_burst = static_cast<double>(
+    config.limits.session_burst);
+  result.session.max_pending_replies = config.limits.max_pending_replies;
   result.llm = config.llm;
   result.knowledge.dir = config.knowledge_dir;
   result.knowledge.poll_interval = config.knowledge_poll;
@@ -137,10 +143,49 @@ transport::access_rules make_access_rules(const server_config& config) {
                                    config.allow_any_origin}};
 }
 
+/// Raises the soft limit of open files to the hard one (Debian starts
+/// processes with 1024) and returns how many connections it leaves room
+/// for, keeping some files for the database, logs and LLM connections.
+std::size_t connections_the_file_limit_allows() {
+  constexpr rlim_t reserve = 128;
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0)
+    return std::numeric_limits<std::size_t>::max();
+  if (files.rlim_cur < files.rlim_max) {
+    auto raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      files = raised;
+  }
+  if (files.rlim_cur == RLIM_INFINITY)
+    return std::numeric_limits<std::size_t>::max();
+  return files.rlim_cur > reserve ? files.rlim_cur - reserve : 1;
+}
+
 transport::transport_limits make_limits(const server_config& config) {
+  const auto& limits = config.limits;
   transport::transport_limits result;
   result.max_message_bytes = config.max_message_bytes;
+  result.max_header_bytes = limits.max_header_bytes;
+  result.max_body_bytes = limits.max_body_bytes;
+  result.max_queued_frames = limits.max_queued_frames;
+  result.max_queued_bytes = limits.max_queued_bytes;
+  result.max_connections = limits.max_connections;
+  auto room = connections_the_file_limit_allows();
+  if (room < result.max_connections) {
+    log()->warn("PARLEY_MAX_CONNECTIONS={} but the open-file limit leaves "
+                "room for {}; using {} (raise `ulimit -n` or LimitNOFILE)",
+                limits.max_connections, room, room);
+    result.max_connections = room;
+  }
+  result.max_connections_per_address = limits.max_connections_per_address;
+  result.address_rate = limits.address_rate / 60.0;
+  result.address_burst = static_cast<double>(limits.address_burst);
+  result.request_timeout = limits.request_timeout;
+  result.handshake_timeout = limits.handshake_timeout;
   result.tls_handshake_timeout = config.tls_handshake_timeout;
+  result.idle_timeout = limits.idle_timeout;
+  result.send_timeout = limits.send_timeout;
   return result;
 }
 
@@ -242,10 +287,7 @@ int run_server(const server_config& config) {
   caf_config.add_error_category(
     error_category(), [](std::uint8_t code, caf::atom_value,
                          const caf::message& ctx) {
-      return describe(make_error(static_cast<errc>(code),
-                                 ctx.match_elements<std::string>()
-                                   ? ctx.get_as<std::string>(0)
-                                   : std::string{}));
+      return describe(caf::error{code, error_category(), ctx});
     });
   caf::actor_system system{caf_config};
 

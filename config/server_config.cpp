@@ -76,6 +76,73 @@ constexpr option_spec opt_tls_cert{"tls-cert", "PARLEY_TLS_CERT"};
 constexpr option_spec opt_tls_key{"tls-key", "PARLEY_TLS_KEY"};
 constexpr option_spec opt_tls_handshake_timeout{
   "tls-handshake-timeout", "PARLEY_TLS_HANDSHAKE_TIMEOUT"};
+
+/// The limits, one row each, so that the help text, the parsing and the
+/// ranges cannot drift apart.
+struct count_limit {
+  option_spec opt;
+  std::size_t limit_config::*field;
+  std::uint64_t min;
+  std::uint64_t max;
+  const char* help;
+};
+
+constexpr count_limit count_limits[] = {
+  {{"max-connections", "PARLEY_MAX_CONNECTIONS"},
+   &limit_config::max_connections, 1, 1'000'000,
+   "open connections in all; more get 503 or a close frame, 1..1000000"},
+  {{"max-connections-per-address", "PARLEY_MAX_CONNECTIONS_PER_ADDRESS"},
+   &limit_config::max_connections_per_address, 0, 1'000'000,
+   "open connections from one client address, 0: no limit (behind a "
+   "proxy)"},
+  {{"max-header-bytes", "PARLEY_MAX_HEADER_BYTES"},
+   &limit_config::max_header_bytes, 1024, 1024 * 1024,
+   "largest HTTP request header (431 beyond), 1024..1048576"},
+  {{"max-body-bytes", "PARLEY_MAX_BODY_BYTES"},
+   &limit_config::max_body_bytes, 1024, 64 * 1024 * 1024,
+   "largest HTTP request body (413 beyond), 1024..67108864"},
+  {{"max-queued-frames", "PARLEY_MAX_QUEUED_FRAMES"},
+   &limit_config::max_queued_frames, 16, 1'000'000,
+   "frames waiting for a slow client before it is dropped, 16..1000000"},
+  {{"max-queued-bytes", "PARLEY_MAX_QUEUED_BYTES"},
+   &limit_config::max_queued_bytes, 64 * 1024, 1024 * 1024 * 1024,
+   "bytes waiting for a slow client before it is dropped, "
+   "65536..1073741824"},
+  {{"session-rate", "PARLEY_SESSION_RATE"}, &limit_config::session_rate, 0,
+   1'000'000, "chat messages per minute per session, 0: no limit"},
+  {{"session-burst", "PARLEY_SESSION_BURST"}, &limit_config::session_burst,
+   1, 1'000'000, "messages a session may send at once before its rate "
+   "applies"},
+  {{"address-rate", "PARLEY_ADDRESS_RATE"}, &limit_config::address_rate, 0,
+   1'000'000, "chat messages per minute per client address, 0: no limit"},
+  {{"address-burst", "PARLEY_ADDRESS_BURST"}, &limit_config::address_burst,
+   1, 1'000'000, "messages an address may send at once before its rate "
+   "applies"},
+  {{"max-pending-replies", "PARLEY_MAX_PENDING_REPLIES"},
+   &limit_config::max_pending_replies, 1, 10'000,
+   "messages of a session waiting for their answers, 1..10000"},
+};
+
+struct time_limit {
+  option_spec opt;
+  std::chrono::milliseconds limit_config::*field;
+  const char* help;
+};
+
+constexpr time_limit time_limits[] = {
+  {{"request-timeout", "PARLEY_REQUEST_TIMEOUT"},
+   &limit_config::request_timeout,
+   "time to send one HTTP request (or to wait between two), up to 3600"},
+  {{"handshake-timeout", "PARLEY_HANDSHAKE_TIMEOUT"},
+   &limit_config::handshake_timeout,
+   "time to finish a WebSocket opening or closing handshake, up to 3600"},
+  {{"idle-timeout", "PARLEY_IDLE_TIMEOUT"}, &limit_config::idle_timeout,
+   "a chat socket silent this long (pings unanswered) is closed, up to "
+   "3600"},
+  {{"send-timeout", "PARLEY_SEND_TIMEOUT"}, &limit_config::send_timeout,
+   "a client that reads nothing for this long is dropped, up to 3600"},
+};
+
 // The LLM flags; load_llm_config reads them with their variables (--llm-url
 // and --llm-model stand for the chosen provider's variable).
 constexpr option_spec opt_llm_provider{"llm-provider", "LLM_PROVIDER"};
@@ -323,6 +390,18 @@ po::options_description make_options(const server_config& defaults) {
                           seconds_text(defaults.tls_handshake_timeout),
                           opt_tls_handshake_timeout)
                        .c_str());
+  for (const auto& limit : count_limits)
+    desc.add_options()(limit.opt.flag, str("N"),
+                       text(limit.help,
+                            std::to_string(defaults.limits.*limit.field),
+                            limit.opt)
+                         .c_str());
+  for (const auto& limit : time_limits)
+    desc.add_options()(limit.opt.flag, str("SECONDS"),
+                       text(limit.help,
+                            seconds_text(defaults.limits.*limit.field),
+                            limit.opt)
+                         .c_str());
   desc.add_options()(opt_llm_provider.flag, str("NAME"),
                      text("websocket, openai, none (or fallback: canned "
                           "replies only) or auto: websocket if "
@@ -499,6 +578,13 @@ config_load_result load_server_config(int argc, const char* const* argv,
     if (cfg.tls_handshake_timeout.count() == 0)
       fail(opt_tls_handshake_timeout, "must be more than 0");
   }
+  for (const auto& limit : count_limits)
+    if (auto v = lookup(limit.opt))
+      cfg.limits.*limit.field = whole_in_range(limit.opt, *v, limit.min,
+                                               limit.max);
+  for (const auto& limit : time_limits)
+    if (auto v = lookup(limit.opt))
+      cfg.limits.*limit.field = seconds_in_range(limit.opt, *v);
   llm_flags llm;
   auto flag = [&flags](const char* name) -> std::optional<std::string> {
     if (auto i = flags.find(name); i != flags.end())

@@ -20,6 +20,31 @@ inline constexpr const char* default_database_url = "sqlite:///./data/parley.db"
 /// The shortest admin token Parley accepts: 16 characters.
 inline constexpr std::size_t min_admin_token_length = 16;
 
+/// What one client, address or session may use. docs/security.md lists
+/// each with its default and the test that holds it.
+struct limit_config {
+  std::size_t max_connections = 10000;        // PARLEY_MAX_CONNECTIONS
+  /// 0: none (behind a reverse proxy every client has the proxy's address).
+  std::size_t max_connections_per_address = 100; // PARLEY_MAX_CONNECTIONS_PER_ADDRESS
+  std::size_t max_header_bytes = 8 * 1024;    // PARLEY_MAX_HEADER_BYTES
+  std::size_t max_body_bytes = 1024 * 1024;   // PARLEY_MAX_BODY_BYTES
+  /// Frames and bytes waiting for a client that reads too slowly; past
+  /// either, or a write stuck for send_timeout, the connection is dropped.
+  std::size_t max_queued_frames = 1024;       // PARLEY_MAX_QUEUED_FRAMES
+  std::size_t max_queued_bytes = 4 * 1024 * 1024; // PARLEY_MAX_QUEUED_BYTES
+  /// Chat messages per minute, with bursts of up to `burst`; 0: no limit.
+  std::size_t session_rate = 60;              // PARLEY_SESSION_RATE
+  std::size_t session_burst = 10;             // PARLEY_SESSION_BURST
+  std::size_t address_rate = 600;             // PARLEY_ADDRESS_RATE
+  std::size_t address_burst = 60;             // PARLEY_ADDRESS_BURST
+  /// Messages of one session acknowledged or being stored, not answered.
+  std::size_t max_pending_replies = 8;        // PARLEY_MAX_PENDING_REPLIES
+  std::chrono::milliseconds request_timeout{30000};  // PARLEY_REQUEST_TIMEOUT (s)
+  std::chrono::milliseconds handshake_timeout{10000}; // PARLEY_HANDSHAKE_TIMEOUT (s)
+  std::chrono::milliseconds idle_timeout{60000};     // PARLEY_IDLE_TIMEOUT (s)
+  std::chrono::milliseconds send_timeout{30000};     // PARLEY_SEND_TIMEOUT (s)
+};
+
 /// Everything Parley reads at start-up. Defaults are the embedded defaults of
 /// `./tools/run`; each field names its environment variable and flag.
 struct server_config {
@@ -66,6 +91,7 @@ struct server_config {
   /// How long a new connection may take to show whether it speaks TLS and
   /// to finish the TLS handshake.
   std::chrono::milliseconds tls_handshake_timeout{10000}; // PARLEY_TLS_HANDSHAKE_TIMEOUT (s)
+  limit_config limits;
   llm_config llm; // LLM_* and OPENAI_*, --llm-provider/-url/-model
 };
 

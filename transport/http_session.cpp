@@ -1,5 +1,8 @@
 #include "transport/http_session.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <type_traits>
 
 #include <boost/asio/dispatch.hpp>
@@ -53,6 +56,11 @@ std::string loggable(std::string_view text) {
   return result;
 }
 
+/// Retry-After counts whole seconds; a wait of 1 ms is still "1".
+std::string retry_after_seconds(std::chrono::milliseconds wait) {
+  return std::to_string(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+}
+
 } // namespace
 
 http_response json_response(unsigned status, unsigned version,
@@ -70,8 +78,12 @@ http_response json_response(unsigned status, unsigned version,
 template <class Stream>
 basic_http_session<Stream>::basic_http_session(Stream&& stream,
                                                beast::flat_buffer&& buffer,
-                                               server_context& ctx)
-  : stream_(std::move(stream)), buffer_(std::move(buffer)), ctx_(ctx) {
+                                               server_context& ctx,
+                                               connection_slot slot)
+  : stream_(std::move(stream)),
+    buffer_(std::move(buffer)),
+    ctx_(ctx),
+    slot_(std::move(slot)) {
   // nop
 }
 
@@ -86,8 +98,14 @@ void basic_http_session<Stream>::run() {
 template <class Stream>
 void basic_http_session<Stream>::do_read() {
   parser_.emplace();
+  parser_->header_limit(
+    static_cast<std::uint32_t>(ctx_.limits.max_header_bytes));
   parser_->body_limit(ctx_.limits.max_body_bytes);
-  beast::get_lowest_layer(stream_).expires_after(ctx_.limits.http_timeout);
+  // The whole request within the timeout, not per byte: a client that
+  // trickles a header (slowloris) holds its socket this long at most.
+  beast::get_lowest_layer(stream_).expires_after(
+    slot_.refused() ? ctx_.limits.refusal_timeout
+                    : ctx_.limits.request_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&basic_http_session::on_read,
                                              this->shared_from_this()));
@@ -100,6 +118,11 @@ void basic_http_session<Stream>::on_read(boost::system::error_code ec, std::size
   if (ec == http::error::body_limit) {
     auto res = json_response(413, 11, false,
                              error_body("request body too large"));
+    return write(std::move(res));
+  }
+  if (ec == http::error::header_limit) {
+    auto res = json_response(431, 11, false,
+                             error_body("request header too large"));
     return write(std::move(res));
   }
   if (ec) {
@@ -119,6 +142,8 @@ void basic_http_session<Stream>::handle(request req) {
                                 beast::websocket::is_upgrade(req));
   auto version = req.version();
   auto keep_alive = req.keep_alive();
+  if (slot_.refused())
+    return refuse_busy(req, decision.kind == route_kind::websocket);
   switch (decision.kind) {
     case route_kind::websocket: {
       // A browser tells where the page that opens the socket comes from;
@@ -136,15 +161,7 @@ void basic_http_session<Stream>::handle(request req) {
                                    error_body("this origin may not open the "
                                               "chat socket")));
       }
-      // The stream now belongs to the WebSocket; this session ends here.
-      beast::get_lowest_layer(stream_).expires_never();
-      if constexpr (std::is_same_v<Stream, plain_stream>)
-        std::make_shared<websocket_session>(stream_.release_socket(), ctx_)
-          ->run(std::move(req), std::move(decision.query));
-      else
-        std::make_shared<tls_websocket_session>(std::move(stream_), ctx_)
-          ->run(std::move(req), std::move(decision.query));
-      return;
+      return start_websocket(std::move(req), std::move(decision.query));
     }
     case route_kind::health:
       return answer_health(req);
@@ -167,6 +184,35 @@ void basic_http_session<Stream>::handle(request req) {
   }
   write(json_response(404, version, keep_alive,
                       error_body("not found: " + decision.path)));
+}
+
+template <class Stream>
+void basic_http_session<Stream>::start_websocket(
+  request req, std::map<std::string, std::string> query) {
+  // The stream now belongs to the WebSocket; this session ends here, and
+  // its place among the connections goes along.
+  beast::get_lowest_layer(stream_).expires_never();
+  if constexpr (std::is_same_v<Stream, plain_stream>)
+    std::make_shared<websocket_session>(stream_.release_socket(), ctx_,
+                                        std::move(slot_))
+      ->run(std::move(req), std::move(query));
+  else
+    std::make_shared<tls_websocket_session>(std::move(stream_), ctx_,
+                                            std::move(slot_))
+      ->run(std::move(req), std::move(query));
+}
+
+template <class Stream>
+void basic_http_session<Stream>::refuse_busy(request& req, bool websocket) {
+  if (websocket) {
+    // A browser's script sees no HTTP status of a failed upgrade, only a
+    // close frame's code and reason: the socket opens to say why it closes.
+    return start_websocket(std::move(req), {});
+  }
+  auto res = json_response(503, req.version(), false,
+                           error_body(refusal_reason(slot_.verdict())));
+  res.set(http::field::retry_after, "5");
+  write(std::move(res));
 }
 
 template <class Stream>
@@ -263,6 +309,23 @@ void basic_http_session<Stream>::answer_rest(request& req, const std::string& pa
   }
   if (match.kind == rest_match_kind::bad_id)
     return write(refuse(400, "the id in the path must be a positive integer"));
+  if (match.endpoint == rest_endpoint::chat_send) {
+    // The same per-address budget as messages on the chat socket.
+    if (auto wait = ctx_.address_rate.take(slot_.address());
+        wait.count() > 0) {
+      auto res = json_response(
+        429, version, keep_alive,
+        nlohmann::json{{"success", false},
+                       {"error", "too many messages from your address; "
+                                 "try again shortly"},
+                       {"code", "rate_limited"},
+                       {"retry_after_ms", wait.count()}}
+          .dump());
+      finish(res);
+      res.set(http::field::retry_after, retry_after_seconds(wait));
+      return write(std::move(res));
+    }
+  }
   // Everything from the target goes to the database as text: it must be
   // UTF-8 without NUL, or PostgreSQL refuses (or cuts) it.
   auto clean = [](const std::string& text) {
@@ -286,6 +349,9 @@ void basic_http_session<Stream>::answer_rest(request& req, const std::string& pa
                                                     keep_alive,
                                                     std::move(r.body));
                            finish(res);
+                           if (r.retry_after.count() > 0)
+                             res.set(http::field::retry_after,
+                                     retry_after_seconds(r.retry_after));
                            self->write(std::move(res));
                          });
              });
@@ -328,7 +394,7 @@ template <class Stream>
 void basic_http_session<Stream>::write(response res) {
   auto close = res.need_eof();
   auto sp = std::make_shared<response>(std::move(res));
-  beast::get_lowest_layer(stream_).expires_after(ctx_.limits.http_timeout);
+  beast::get_lowest_layer(stream_).expires_after(ctx_.limits.request_timeout);
   http::async_write(stream_, *sp,
                     [self = this->shared_from_this(), sp, close](auto ec,
                                                            auto bytes) {
@@ -353,7 +419,7 @@ void basic_http_session<Stream>::do_close() {
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   } else {
     // TLS says goodbye with close_notify, bounded like any other write.
-    beast::get_lowest_layer(stream_).expires_after(ctx_.limits.http_timeout);
+    beast::get_lowest_layer(stream_).expires_after(ctx_.limits.request_timeout);
     stream_.async_shutdown([self = this->shared_from_this()](auto) {
       beast::get_lowest_layer(self->stream_).close();
     });

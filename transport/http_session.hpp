@@ -42,9 +42,11 @@ public:
   using response = http_response;
 
   /// `stream` is connected (and for TLS, past its handshake); `buffer`
-  /// holds bytes already read from it (by the detection step).
+  /// holds bytes already read from it (by the detection step). A refused
+  /// `slot` (over a connection limit) gets one request read, quickly, to
+  /// answer it with 503, or a WebSocket close frame saying why.
   basic_http_session(Stream&& stream, boost::beast::flat_buffer&& buffer,
-                     server_context& ctx);
+                     server_context& ctx, connection_slot slot);
 
   void run();
 
@@ -52,6 +54,8 @@ private:
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void handle(request req);
+  void refuse_busy(request& req, bool websocket);
+  void start_websocket(request req, std::map<std::string, std::string> query);
   void answer_health(const request& req);
   void answer_rest(request& req, const std::string& path,
                    std::map<std::string, std::string> query);
@@ -67,6 +71,7 @@ private:
     boost::beast::http::string_body>>
     parser_;
   server_context& ctx_;
+  connection_slot slot_;
 };
 
 using http_session = basic_http_session<plain_stream>;

@@ -28,8 +28,12 @@ namespace {
 /// stalls costs a socket for that long only.
 class detect_session : public std::enable_shared_from_this<detect_session> {
 public:
-  detect_session(tcp::socket&& socket, server_context& ctx)
-    : stream_(std::move(socket)), ctx_(ctx), id_(ctx.next_connection_id++) {
+  detect_session(tcp::socket&& socket, server_context& ctx,
+                 connection_slot slot)
+    : stream_(std::move(socket)),
+      ctx_(ctx),
+      slot_(std::move(slot)),
+      id_(ctx.next_connection_id++) {
     // nop
   }
 
@@ -57,7 +61,7 @@ private:
     if (!tls) {
       stream_.expires_never(); // http_session sets its own
       std::make_shared<http_session>(std::move(stream_), std::move(buffer_),
-                                     ctx_)
+                                     ctx_, std::move(slot_))
         ->run();
       return;
     }
@@ -80,7 +84,7 @@ private:
     buffer_.consume(used);
     beast::get_lowest_layer(*tls_).expires_never();
     std::make_shared<tls_http_session>(std::move(*tls_), std::move(buffer_),
-                                       ctx_)
+                                       ctx_, std::move(slot_))
       ->run();
   }
 
@@ -88,6 +92,7 @@ private:
   std::optional<tls_stream> tls_;
   beast::flat_buffer buffer_;
   server_context& ctx_;
+  connection_slot slot_;
   std::uint64_t id_;
 };
 
@@ -152,18 +157,52 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     });
     return;
   }
+  boost::system::error_code peer_ec;
+  auto peer = socket.remote_endpoint(peer_ec);
+  auto address = peer_ec ? std::string{"?"} : peer.address().to_string();
+  auto verdict = ctx_.connections.admit(address);
+  if (verdict != connection_limiter::verdict::admitted)
+    note_refusal(address, verdict);
+  if (verdict == connection_limiter::verdict::drop) {
+    // Over a limit while already telling many others: not even a word.
+    boost::system::error_code ec;
+    socket.close(ec);
+    return do_accept();
+  }
+  connection_slot slot{ctx_.connections, std::move(address), verdict};
   // Chat frames come in bursts (ack, typing, deltas): without NODELAY,
   // Nagle holds each one after the first until the client's delayed ACK,
   // about 40 ms.
   boost::system::error_code opt_ec;
   socket.set_option(tcp::no_delay(true), opt_ec);
   if (ctx_.tls)
-    std::make_shared<detect_session>(std::move(socket), ctx_)->run();
+    std::make_shared<detect_session>(std::move(socket), ctx_, std::move(slot))
+      ->run();
   else
     std::make_shared<http_session>(beast::tcp_stream{std::move(socket)},
-                                   beast::flat_buffer{}, ctx_)
+                                   beast::flat_buffer{}, ctx_, std::move(slot))
       ->run();
   do_accept();
+}
+
+void listener::note_refusal(const std::string& address,
+                            connection_limiter::verdict verdict) {
+  // A flood would write a line per connection; one a few seconds is enough
+  // to tell an operator what is going on.
+  ++refused_since_log_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ < std::chrono::seconds{5})
+    return;
+  logger("transport")->warn(
+    "connection from {} refused: {} ({} refused since the last such line; "
+    "{} open)",
+    address,
+    verdict == connection_limiter::verdict::address_full
+      ? "too many from this address"
+      : "too many connections",
+    refused_since_log_, ctx_.connections.open());
+  refused_since_log_ = 0;
+  last_refusal_log_ = now;
 }
 
 } // namespace parley::transport

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +16,8 @@ namespace parley::transport {
 
 /// Accepts TCP connections and hands each, on its own strand, to an
 /// http_session, or with TLS configured to the detection step that tells
-/// TLS from plain HTTP (listener.cpp).
+/// TLS from plain HTTP (listener.cpp). Each gets its place among the
+/// connection limits first; one over a limit is told so and closed.
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(boost::asio::io_context& ioc, server_context& ctx);
@@ -33,11 +37,16 @@ private:
   void do_accept();
   void on_accept(boost::system::error_code ec,
                  boost::asio::ip::tcp::socket socket);
+  void note_refusal(const std::string& address,
+                    connection_limiter::verdict verdict);
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
   server_context& ctx_;
+  // Only touched on the acceptor's strand.
+  std::size_t refused_since_log_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
 };
 
 } // namespace parley::transport

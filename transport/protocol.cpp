@@ -171,6 +171,20 @@ std::string error_frame_text(std::int64_t seq, std::string_view code,
                {"message", message}});
 }
 
+std::string error_frame_text(std::int64_t seq, std::string_view code,
+                             std::string_view message,
+                             std::int64_t retry_after_ms,
+                             std::string_view client_id) {
+  json frame{{"type", "error"},
+             {"seq", seq},
+             {"code", code},
+             {"message", message},
+             {"retry_after_ms", retry_after_ms}};
+  if (!client_id.empty())
+    frame["client_id"] = client_id;
+  return dump(frame);
+}
+
 std::string pong_frame(std::int64_t seq) {
   return dump({{"type", "pong"}, {"seq", seq}});
 }

@@ -24,6 +24,9 @@ constexpr const char* invalid_resume = "invalid_resume";
 constexpr const char* storage_unavailable = "storage_unavailable";
 constexpr const char* shutting_down = "shutting_down";
 constexpr const char* internal_error = "internal_error";
+constexpr const char* rate_limited = "rate_limited";         // retry_after_ms
+constexpr const char* too_many_pending = "too_many_pending"; // retry_after_ms
+constexpr const char* server_busy = "server_busy"; // before a 1013 close
 } // namespace codes
 
 /// `{"type":"message","text":...,"id":...}`, or a text frame that is not a
@@ -86,6 +89,14 @@ std::string reply_frame(std::int64_t seq, const storage::message_record& reply);
 
 std::string error_frame_text(std::int64_t seq, std::string_view code,
                              std::string_view message);
+
+/// A message refused by a limit: not stored, to be sent again (with the
+/// same `client_id`, which the frame names if the message had one) after
+/// `retry_after_ms`.
+std::string error_frame_text(std::int64_t seq, std::string_view code,
+                             std::string_view message,
+                             std::int64_t retry_after_ms,
+                             std::string_view client_id);
 
 std::string pong_frame(std::int64_t seq);
 

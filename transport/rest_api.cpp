@@ -26,10 +26,8 @@ rest_response failure(unsigned status, const std::string& message) {
 
 /// The text a caf::error carries for people, without the category prefix.
 std::string context_of(const caf::error& err) {
-  const auto& ctx = err.context();
-  if (ctx.match_elements<std::string>())
-    return ctx.get_as<std::string>(0);
-  return describe(err);
+  auto text = context_text(err);
+  return text.empty() ? describe(err) : text;
 }
 
 /// Maps an actor's error to an HTTP answer. Bad input never gets here as a
@@ -43,6 +41,11 @@ rest_response from_error(const caf::error& err) {
     return failure(503, "the database is unavailable; try again shortly");
   if (is(err, errc::shutting_down))
     return failure(503, context_of(err));
+  if (is(err, errc::rate_limited) || is(err, errc::too_many_pending)) {
+    auto res = failure(429, context_of(err));
+    res.retry_after = retry_after(err);
+    return res;
+  }
   if (err == caf::sec::request_timeout)
     return failure(504, "the server did not answer in time");
   logger("transport")->error("REST request failed: {}", describe(err));

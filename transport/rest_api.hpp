@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,8 @@ namespace parley::transport {
 struct rest_response {
   unsigned status = 200;
   std::string body; // JSON text
+  /// For 429 and some 503: when to try again (the Retry-After header).
+  std::chrono::milliseconds retry_after{0};
 };
 
 /// Receives the answer exactly once, on whatever thread produced it.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -7,12 +8,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include <caf/fwd.hpp>
 
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
+#include "actors/token_bucket.hpp"
 #include "transport/admin_auth.hpp"
+#include "transport/connection_limiter.hpp"
 #include "transport/origin_policy.hpp"
 
 namespace boost::asio::ssl {
@@ -21,17 +25,61 @@ class context;
 
 namespace parley::transport {
 
-/// Limits of the HTTP and WebSocket transport.
+/// Limits of the HTTP and WebSocket transport (server_config's
+/// limit_config, plus a few that are not for operators to tune).
 struct transport_limits {
+  using ms = std::chrono::milliseconds;
   std::size_t max_message_bytes = 16 * 1024;  // chat text, in bytes
+  std::size_t max_header_bytes = 8 * 1024;    // HTTP request header
   std::size_t max_body_bytes = 1024 * 1024;   // HTTP request bodies
   std::size_t max_queued_frames = 1024;       // per socket, unsent
-  std::chrono::seconds http_timeout{30};      // reading one request
-  std::chrono::seconds handshake_timeout{10}; // WebSocket upgrade
-  std::chrono::milliseconds tls_handshake_timeout{10000}; // detect + TLS
-  std::chrono::seconds idle_timeout{60};      // WebSocket, with pings
-  std::chrono::seconds bind_timeout{10};      // waiting for a session actor
-  std::chrono::seconds actor_timeout{5};      // an HTTP request to an actor
+  std::size_t max_queued_bytes = 4 * 1024 * 1024;
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_address = 100; // 0: none
+  /// Connections over a limit that are being told so at once; more are
+  /// closed without a word.
+  std::size_t max_refusing = 64;
+  double address_rate = 10;                   // messages/s per address; 0: none
+  double address_burst = 60;
+  ms request_timeout{30000};      // reading one request, writing its answer
+  ms refusal_timeout{2000};       // the same for a refused connection
+  ms handshake_timeout{10000};    // WebSocket opening and closing handshake
+  ms tls_handshake_timeout{10000}; // detect + TLS
+  ms idle_timeout{60000};         // WebSocket, with pings
+  ms send_timeout{30000};         // one frame to a client that reads
+  ms bind_timeout{10000};         // waiting for a session actor
+  ms actor_timeout{5000};         // an HTTP request to an actor
+};
+
+/// Chat messages per client address, over REST and WebSocket together: a
+/// token bucket per address, bounded in number. Thread-safe.
+class address_rate_limit {
+public:
+  address_rate_limit(double per_second, double burst)
+    : enabled_(per_second > 0), buckets_(per_second, burst, max_addresses) {
+    // nop
+  }
+
+  /// Zero if a message from `address` may go ahead now (and counts it);
+  /// otherwise how long until the next one may.
+  std::chrono::milliseconds take(const std::string& address) {
+    if (!enabled_)
+      return std::chrono::milliseconds::zero();
+    auto now = keyed_buckets::clock_type::now();
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (buckets_.try_take(address, now))
+      return std::chrono::milliseconds::zero();
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(
+      buckets_.wait_time(address, now));
+    return std::max(wait, std::chrono::milliseconds{1});
+  }
+
+private:
+  static constexpr std::size_t max_addresses = 100000;
+
+  bool enabled_;
+  std::mutex mtx_;
+  keyed_buckets buckets_;
 };
 
 /// Counts open WebSockets so that shutdown can wait for their close
@@ -81,7 +129,11 @@ struct server_context {
   supervisor_actor supervisor;
   transport_limits limits;
   const access_rules access;
+  /// Open WebSockets, for shutdown to wait on.
   connection_count open_connections;
+  /// Every accepted connection, in all and per address, for the limits.
+  connection_limiter connections;
+  address_rate_limit address_rate;
   std::atomic<std::uint64_t> next_connection_id{1};
   /// The server's certificate and key (--tls-cert, --tls-key); null: plain
   /// HTTP only, and connections skip the TLS detection step. Set before the
@@ -96,7 +148,10 @@ struct server_context {
       directory(std::move(dir)),
       supervisor(std::move(sup)),
       limits(lim),
-      access(std::move(rules)) {
+      access(std::move(rules)),
+      connections(lim.max_connections, lim.max_connections_per_address,
+                  lim.max_refusing),
+      address_rate(lim.address_rate, lim.address_burst) {
     // nop
   }
 };

@@ -30,10 +30,12 @@ std::shared_ptr<spdlog::logger> log() {
 template <class NextLayer>
 template <class Next>
 basic_websocket_session<NextLayer>::basic_websocket_session(
-  Next&& next, server_context& ctx)
+  Next&& next, server_context& ctx, connection_slot slot)
   : ws_(std::forward<Next>(next)),
     bind_timer_(ws_.get_executor()),
+    send_timer_(ws_.get_executor()),
     ctx_(ctx),
+    slot_(std::move(slot)),
     id_(ctx.next_connection_id++) {
   ctx_.open_connections.opened();
 }
@@ -70,6 +72,10 @@ void basic_websocket_session<NextLayer>::on_accept(std::map<std::string, std::st
     log()->debug("conn={} handshake failed: {}", id_, ec.message());
     return;
   }
+  if (slot_.refused())
+    return reject_and_close(protocol::codes::server_busy,
+                            refusal_reason(slot_.verdict()),
+                            close_codes::try_again_later);
   auto params = parse_resume_params(query);
   if (!params.error.empty())
     return reject_and_close(protocol::codes::invalid_resume, params.error,
@@ -168,15 +174,24 @@ void basic_websocket_session<NextLayer>::on_read(boost::system::error_code ec, s
   if (!ws_.got_text()) {
     buffer_.consume(buffer_.size());
     auto err = protocol::binary_frame_error();
-    caf::anon_send(session_, protocol_error{err.code, err.message});
+    caf::anon_send(session_, protocol_error{err.code, err.message, 0, {}});
     return do_read();
   }
   auto text = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
   auto frame = protocol::parse_client_frame(text, ctx_.limits.max_message_bytes);
   if (auto* msg = std::get_if<protocol::message_frame>(&frame)) {
-    caf::anon_send(session_, client_message{std::move(msg->text),
-                                            std::move(msg->client_id)});
+    // The address's budget is shared by all its sockets and REST calls;
+    // the session checks its own. A refused message is not stored.
+    if (auto wait = ctx_.address_rate.take(slot_.address()); wait.count() > 0)
+      caf::anon_send(session_,
+                     protocol_error{protocol::codes::rate_limited,
+                                    "too many messages from your address; "
+                                    "send this one again in a moment",
+                                    wait.count(), std::move(msg->client_id)});
+    else
+      caf::anon_send(session_, client_message{std::move(msg->text),
+                                              std::move(msg->client_id)});
   } else if (std::holds_alternative<protocol::ping_frame>(frame)) {
     caf::anon_send(session_, ping_atom_v);
   } else if (auto* cancel = std::get_if<protocol::cancel_frame>(&frame)) {
@@ -184,7 +199,7 @@ void basic_websocket_session<NextLayer>::on_read(boost::system::error_code ec, s
   } else {
     auto& err = std::get<protocol::error_frame>(frame);
     caf::anon_send(session_, protocol_error{std::move(err.code),
-                                            std::move(err.message)});
+                                            std::move(err.message), 0, {}});
   }
   do_read();
 }
@@ -193,13 +208,14 @@ template <class NextLayer>
 void basic_websocket_session<NextLayer>::enqueue(std::string frame) {
   if (closing_ || finished_)
     return;
-  if (queue_.size() >= ctx_.limits.max_queued_frames) {
-    // The client stopped reading; a close frame would not get through.
-    log()->warn("conn={} dropped: {} frames unsent", id_, queue_.size());
-    boost::system::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
-    return finish("outgoing queue full");
+  if (queue_.size() >= ctx_.limits.max_queued_frames
+      || queued_bytes_ + frame.size() > ctx_.limits.max_queued_bytes) {
+    log()->warn("conn={} from {} dropped: it reads too slowly ({} frames, "
+                "{} bytes unsent)",
+                id_, slot_.address(), queue_.size(), queued_bytes_);
+    return drop("outgoing queue full");
   }
+  queued_bytes_ += frame.size();
   queue_.push_back(std::move(frame));
   if (!writing_)
     do_write();
@@ -209,11 +225,22 @@ template <class NextLayer>
 void basic_websocket_session<NextLayer>::do_write() {
   if (queue_.empty()) {
     writing_ = false;
+    send_timer_.cancel();
     if (closing_)
       do_close();
     return;
   }
   writing_ = true;
+  // Every write gets send_timeout; expires_after cancels the last wait.
+  send_timer_.expires_after(ctx_.limits.send_timeout);
+  send_timer_.async_wait([self = this->shared_from_this()](auto ec) {
+    if (!ec && self->writing_ && !self->finished_) {
+      log()->warn("conn={} from {} dropped: nothing read for {} ms", self->id_,
+                  self->slot_.address(),
+                  self->ctx_.limits.send_timeout.count());
+      self->drop("send timeout");
+    }
+  });
   ws_.text(true);
   ws_.async_write(net::buffer(queue_.front()),
                   beast::bind_front_handler(&basic_websocket_session::on_write,
@@ -222,13 +249,26 @@ void basic_websocket_session<NextLayer>::do_write() {
 
 template <class NextLayer>
 void basic_websocket_session<NextLayer>::on_write(boost::system::error_code ec, std::size_t) {
-  if (ec) {
+  if (ec || finished_) { // finished: dropped while this write was done
     writing_ = false;
     queue_.clear();
+    queued_bytes_ = 0;
+    send_timer_.cancel();
     return finish("write failed");
   }
+  queued_bytes_ -= queue_.front().size();
   queue_.pop_front();
   do_write();
+}
+
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::drop(const char* why) {
+  // The client is not reading: a close frame would not get through either.
+  boost::system::error_code ec;
+  beast::get_lowest_layer(ws_).socket().close(ec);
+  queue_.clear();
+  queued_bytes_ = 0;
+  finish(why);
 }
 
 template <class NextLayer>
@@ -253,6 +293,7 @@ void basic_websocket_session<NextLayer>::finish(const char* why) {
     return;
   finished_ = true;
   bind_timer_.cancel();
+  send_timer_.cancel();
   log()->debug("conn={} {}", id_, why);
   if (session_)
     caf::anon_send(session_, detach_atom_v, id_);
@@ -263,9 +304,9 @@ template class basic_websocket_session<beast::ssl_stream<beast::tcp_stream>>;
 
 // The two ways in: a plain socket, and a TLS stream after its handshake.
 template basic_websocket_session<beast::tcp_stream>::basic_websocket_session(
-  net::ip::tcp::socket&&, server_context&);
+  net::ip::tcp::socket&&, server_context&, connection_slot);
 template basic_websocket_session<beast::ssl_stream<beast::tcp_stream>>::
   basic_websocket_session(beast::ssl_stream<beast::tcp_stream>&&,
-                          server_context&);
+                          server_context&, connection_slot);
 
 } // namespace parley::transport

@@ -33,9 +33,11 @@ public:
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
   /// `next` is the connected stream (a plain socket, or a TLS stream past
-  /// its handshake).
+  /// its handshake); `slot` its place among the connections. A refused slot
+  /// completes the handshake only to close with 1013 and the reason.
   template <class Next>
-  basic_websocket_session(Next&& next, server_context& ctx);
+  basic_websocket_session(Next&& next, server_context& ctx,
+                          connection_slot slot);
 
   ~basic_websocket_session() override;
 
@@ -63,13 +65,18 @@ private:
   void enqueue(std::string frame);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t bytes);
+  void drop(const char* why);
   void do_close();
   void finish(const char* why);
 
   boost::beast::websocket::stream<NextLayer> ws_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer bind_timer_;
+  /// Runs while a write is in flight: a client that reads nothing for
+  /// send_timeout is dropped (TCP alone would wait for hours).
+  boost::asio::steady_timer send_timer_;
   server_context& ctx_;
+  connection_slot slot_;
   std::uint64_t id_;
   session_actor session_;
   bool reading_ = false;
@@ -80,6 +87,7 @@ private:
   std::uint16_t close_code_ = 1000;
   std::string close_reason_;
   std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
 };
 
 using websocket_session = basic_websocket_session<boost::beast::tcp_stream>;

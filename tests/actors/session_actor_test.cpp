@@ -117,7 +117,7 @@ TEST_F(session_actor_test, messages_are_answered_in_order) {
 TEST_F(session_actor_test, ping_and_protocol_errors_get_frames) {
   auto conn = connect();
   caf::anon_send(conn->bound, ping_atom_v);
-  caf::anon_send(conn->bound, protocol_error{"empty_message", "empty"});
+  caf::anon_send(conn->bound, protocol_error{"empty_message", "empty", 0, {}});
   run();
   ASSERT_EQ(conn->types(), (strings{"session", "pong", "error"}));
   EXPECT_EQ(conn->frames[2]["code"], "empty_message");

@@ -478,3 +478,85 @@ TEST(server_config, process_environment) {
   EXPECT_EQ(env[name], "a=b c");
   EXPECT_EQ(process_environment().count(name), 0u);
 }
+
+TEST(server_config, limits_have_safe_defaults) {
+  auto limits = load({}).config.limits;
+  EXPECT_EQ(limits.max_connections, 10000u);
+  EXPECT_EQ(limits.max_connections_per_address, 100u);
+  EXPECT_EQ(limits.max_header_bytes, 8192u);
+  EXPECT_EQ(limits.max_body_bytes, 1024u * 1024);
+  EXPECT_EQ(limits.max_queued_frames, 1024u);
+  EXPECT_EQ(limits.max_queued_bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(limits.session_rate, 60u);
+  EXPECT_EQ(limits.session_burst, 10u);
+  EXPECT_EQ(limits.address_rate, 600u);
+  EXPECT_EQ(limits.address_burst, 60u);
+  EXPECT_EQ(limits.max_pending_replies, 8u);
+  EXPECT_EQ(limits.request_timeout, 30s);
+  EXPECT_EQ(limits.handshake_timeout, 10s);
+  EXPECT_EQ(limits.idle_timeout, 60s);
+  EXPECT_EQ(limits.send_timeout, 30s);
+}
+
+TEST(server_config, every_limit_from_the_environment_and_flags) {
+  env_map environment{{"PARLEY_MAX_CONNECTIONS", "50"},
+                      {"PARLEY_MAX_CONNECTIONS_PER_ADDRESS", "0"},
+                      {"PARLEY_MAX_HEADER_BYTES", "2048"},
+                      {"PARLEY_MAX_BODY_BYTES", "4096"},
+                      {"PARLEY_MAX_QUEUED_FRAMES", "32"},
+                      {"PARLEY_MAX_QUEUED_BYTES", "65536"},
+                      {"PARLEY_SESSION_RATE", "0"},
+                      {"PARLEY_SESSION_BURST", "3"},
+                      {"PARLEY_ADDRESS_RATE", "120"},
+                      {"PARLEY_ADDRESS_BURST", "7"},
+                      {"PARLEY_MAX_PENDING_REPLIES", "2"},
+                      {"PARLEY_REQUEST_TIMEOUT", "1.5"},
+                      {"PARLEY_HANDSHAKE_TIMEOUT", "2"},
+                      {"PARLEY_IDLE_TIMEOUT", "0.5"},
+                      {"PARLEY_SEND_TIMEOUT", "4"}};
+  auto limits = load({"--max-connections", "60"}, {}, environment)
+                  .config.limits;
+  EXPECT_EQ(limits.max_connections, 60u); // the flag wins
+  EXPECT_EQ(limits.max_connections_per_address, 0u);
+  EXPECT_EQ(limits.max_header_bytes, 2048u);
+  EXPECT_EQ(limits.max_body_bytes, 4096u);
+  EXPECT_EQ(limits.max_queued_frames, 32u);
+  EXPECT_EQ(limits.max_queued_bytes, 65536u);
+  EXPECT_EQ(limits.session_rate, 0u);
+  EXPECT_EQ(limits.session_burst, 3u);
+  EXPECT_EQ(limits.address_rate, 120u);
+  EXPECT_EQ(limits.address_burst, 7u);
+  EXPECT_EQ(limits.max_pending_replies, 2u);
+  EXPECT_EQ(limits.request_timeout, 1500ms);
+  EXPECT_EQ(limits.handshake_timeout, 2s);
+  EXPECT_EQ(limits.idle_timeout, 500ms);
+  EXPECT_EQ(limits.send_timeout, 4s);
+}
+
+TEST(server_config, bad_limits_are_one_line_naming_the_option) {
+  EXPECT_TRUE(contains(load_error({"--max-connections", "0"}),
+                       "--max-connections"));
+  EXPECT_TRUE(contains(load_error({}, {}, {{"PARLEY_MAX_HEADER_BYTES", "10"}}),
+                       "PARLEY_MAX_HEADER_BYTES"));
+  EXPECT_TRUE(contains(load_error({}, {}, {{"PARLEY_SESSION_BURST", "0"}}),
+                       "PARLEY_SESSION_BURST"));
+  EXPECT_TRUE(contains(load_error({}, {}, {{"PARLEY_IDLE_TIMEOUT", "0"}}),
+                       "PARLEY_IDLE_TIMEOUT"));
+  EXPECT_TRUE(contains(load_error({"--send-timeout", "soon"}),
+                       "--send-timeout"));
+  EXPECT_TRUE(contains(load_error({"--max-pending-replies", "-1"}),
+                       "--max-pending-replies"));
+}
+
+TEST(server_config, help_lists_every_limit) {
+  auto text = load({"--help"}).help_text;
+  for (auto part :
+       {"--max-connections", "PARLEY_MAX_CONNECTIONS_PER_ADDRESS",
+        "PARLEY_MAX_HEADER_BYTES", "PARLEY_MAX_BODY_BYTES",
+        "PARLEY_MAX_QUEUED_FRAMES", "PARLEY_MAX_QUEUED_BYTES",
+        "PARLEY_SESSION_RATE", "PARLEY_SESSION_BURST", "PARLEY_ADDRESS_RATE",
+        "PARLEY_ADDRESS_BURST", "PARLEY_MAX_PENDING_REPLIES",
+        "PARLEY_REQUEST_TIMEOUT", "PARLEY_HANDSHAKE_TIMEOUT",
+        "PARLEY_IDLE_TIMEOUT", "PARLEY_SEND_TIMEOUT"})
+    EXPECT_TRUE(contains(text, part)) << "missing " << part;
+}

@@ -381,6 +381,7 @@ protected:
                                            {"LLM_BACKOFF_CAP", "0.2"},
                                            {"PARLEY_ADMIN_TOKEN",
                                             test_admin_token}};
+    env.insert(machine_speed_env.begin(), machine_speed_env.end());
     parley_ = std::make_unique<server_process>(
       server_process::default_executable(), args, env, tmp_.path().string());
     if (!parley_->wait_until_listening(start_timeout))

@@ -119,7 +119,7 @@ protected:
 };
 
 TEST_F(shutdown_e2e, sigterm_under_traffic_loses_nothing_acknowledged) {
-  start_server();
+  start_server({}, machine_speed_env);
   start_traffic();
   if (HasFatalFailure())
     return;
@@ -178,7 +178,7 @@ TEST_F(shutdown_e2e, sigint_closes_connections_with_going_away) {
 }
 
 TEST_F(shutdown_e2e, sigkill_under_traffic_then_restart_and_resume) {
-  start_server();
+  start_server({}, machine_speed_env);
   start_traffic();
   if (HasFatalFailure())
     return;
@@ -200,7 +200,7 @@ TEST_F(shutdown_e2e, sigkill_under_traffic_then_restart_and_resume) {
     for (auto& client : clients_)
       expect_acked_and_replies_stored(db, *client);
   }
-  start_server();
+  start_server({}, machine_speed_env);
   auto deadline = clock_type::now() + 20s;
   for (auto& client : clients_) {
     client->resume(host(), port(), deadline);

@@ -1,9 +1,15 @@
-#include "transport/token_bucket.hpp"
+#include "actors/token_bucket.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace parley::transport {
+namespace parley {
+
+namespace {
+
+constexpr auto prune_interval = std::chrono::seconds{1};
+
+} // namespace
 
 token_bucket::token_bucket(double rate, double burst,
                            clock_type::time_point now)
@@ -53,13 +59,14 @@ token_bucket& keyed_buckets::bucket(const std::string& key,
                                     clock_type::time_point now) {
   if (auto it = buckets_.find(key); it != buckets_.end())
     return it->second;
-  if (buckets_.size() >= max_keys_) {
+  if (buckets_.size() >= max_keys_ && now - last_prune_ >= prune_interval) {
+    last_prune_ = now;
     // Full buckets hold no information: a new one would be the same.
     for (auto it = buckets_.begin(); it != buckets_.end();)
       it = it->second.full(now) ? buckets_.erase(it) : std::next(it);
-    if (buckets_.size() >= max_keys_)
-      return overflow_;
   }
+  if (buckets_.size() >= max_keys_)
+    return overflow_;
   return buckets_.emplace(key, token_bucket{rate_, burst_, now})
     .first->second;
 }
@@ -74,4 +81,4 @@ keyed_buckets::wait_time(const std::string& key, clock_type::time_point now) {
   return bucket(key, now).wait_time(now);
 }
 
-} // namespace parley::transport
+} // namespace parley

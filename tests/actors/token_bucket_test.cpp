@@ -1,8 +1,8 @@
-#include "transport/token_bucket.hpp"
+#include "actors/token_bucket.hpp"
 
 #include <gtest/gtest.h>
 
-namespace parley::transport {
+namespace parley {
 namespace {
 
 using namespace std::chrono_literals;
@@ -73,4 +73,4 @@ TEST(keyed_buckets, memory_stays_bounded_under_a_flood_of_keys) {
 }
 
 } // namespace
-} // namespace parley::transport
+} // namespace parley

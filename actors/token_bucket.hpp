@@ -5,7 +5,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace parley::transport {
+namespace parley {
 
 /// A token bucket: `burst` tokens at most, refilled at `rate` per second.
 /// Pure (the caller passes the time), so rate limits are tested without
@@ -38,7 +38,9 @@ private:
 /// One bucket per key (a client address), at most `max_keys` of them: when
 /// full, buckets that have refilled completely are forgotten, and if none
 /// has, new keys share one overflow bucket, so a flood of addresses cannot
-/// grow memory without bound.
+/// grow memory without bound. The search for full buckets runs at most once
+/// a second, so such a flood costs no more than one scan a second either.
+/// Not thread-safe.
 class keyed_buckets {
 public:
   using clock_type = token_bucket::clock_type;
@@ -62,6 +64,7 @@ private:
   std::size_t max_keys_;
   std::unordered_map<std::string, token_bucket> buckets_;
   token_bucket overflow_;
+  clock_type::time_point last_prune_{};
 };
 
-} // namespace parley::transport
+} // namespace parley
