@@ -36,6 +36,12 @@ public:
 
   /// Sends the queued frames, then a close frame, then drops the socket.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+
+  /// The session has handled one frame the client sent. The transport
+  /// forwards only a bounded number of frames it has not heard this of and
+  /// stops reading meanwhile, so a client that sends faster than its
+  /// session works waits in TCP instead of in the session's mailbox.
+  virtual void frame_handled() = 0;
 };
 
 } // namespace parley

@@ -62,6 +62,13 @@ void emit_error(self_pointer self, const char* code, std::string message) {
   flush_frames(self);
 }
 
+/// Lets the socket read on: frames from a client wait in TCP while its
+/// session is behind (client_connection::frame_handled).
+void frame_handled(self_pointer self) {
+  if (self->state.conn)
+    self->state.conn->frame_handled();
+}
+
 /// A message refused by a limit: the client sends it again later.
 void emit_refusal(self_pointer self, const char* code,
                   const std::string& message,
@@ -844,11 +851,13 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
     [self](client_message& msg) {
       submit_message(self, std::move(msg.text), std::move(msg.client_id),
                      "text", 0, std::nullopt);
+      frame_handled(self);
     },
     [self](ping_atom) {
       self->state.outbox.emit(
         [](std::int64_t seq) { return protocol::pong_frame(seq); });
       flush_frames(self);
+      frame_handled(self);
     },
     [self](protocol_error& err) {
       if (err.retry_after_ms > 0)
@@ -857,6 +866,7 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
                      err.client_id);
       else
         emit_error(self, err.code.c_str(), std::move(err.message));
+      frame_handled(self);
     },
     [self](drain_atom) {
       self->state.draining = true;
@@ -923,6 +933,7 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       flush_frames(self);
     },
     [self](cancel_atom, std::int64_t reply_to) {
+      frame_handled(self);
       auto& st = self->state;
       // Only an answer still being generated can be cancelled; a cancel
       // that comes too late changes nothing (the answer is on its way).

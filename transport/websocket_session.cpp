@@ -25,6 +25,15 @@ std::shared_ptr<spdlog::logger> log() {
   return logger("transport");
 }
 
+/// Frames a session may have in its mailbox from one socket.
+constexpr std::size_t max_unhandled = 32;
+
+/// A queue over its limits is dropped at once past this many times them;
+/// below, only once the client has read nothing for stall_grace. Keeps a
+/// resume's replay (a burst, read at once) from dropping a good client.
+constexpr std::size_t hard_queue_factor = 4;
+constexpr auto stall_grace = std::chrono::seconds{1};
+
 } // namespace
 
 template <class NextLayer>
@@ -80,6 +89,15 @@ void basic_websocket_session<NextLayer>::on_accept(std::map<std::string, std::st
   if (!params.error.empty())
     return reject_and_close(protocol::codes::invalid_resume, params.error,
                             close_codes::policy_violation);
+  if (params.session_id == 0) {
+    // A new chat costs a database row, like a message: it draws on the
+    // address's message budget, so a script cannot open thousands.
+    if (auto wait = ctx_.address_rate.take(slot_.address()); wait.count() > 0)
+      return reject_and_close(protocol::codes::rate_limited,
+                              "too many new chats from your address; try "
+                              "again in a moment",
+                              close_codes::try_again_later);
+  }
   auto registry = ctx_.directory->get()->registry;
   if (!registry)
     return reject_and_close(protocol::codes::internal_error,
@@ -154,6 +172,28 @@ void basic_websocket_session<NextLayer>::close(std::uint16_t code, std::string r
 }
 
 template <class NextLayer>
+void basic_websocket_session<NextLayer>::frame_handled() {
+  net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+    if (self->unhandled_ > 0)
+      --self->unhandled_;
+    if (self->read_paused_ && self->unhandled_ <= max_unhandled / 2
+        && !self->finished_ && !self->closing_) {
+      self->read_paused_ = false;
+      self->do_read();
+    }
+  });
+}
+
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::forwarded() {
+  if (++unhandled_ < max_unhandled)
+    return do_read();
+  // The session is behind: let the client's frames wait in TCP.
+  reading_ = false;
+  read_paused_ = true;
+}
+
+template <class NextLayer>
 void basic_websocket_session<NextLayer>::do_read() {
   reading_ = true;
   ws_.async_read(buffer_, beast::bind_front_handler(&basic_websocket_session::on_read,
@@ -175,7 +215,7 @@ void basic_websocket_session<NextLayer>::on_read(boost::system::error_code ec, s
     buffer_.consume(buffer_.size());
     auto err = protocol::binary_frame_error();
     caf::anon_send(session_, protocol_error{err.code, err.message, 0, {}});
-    return do_read();
+    return forwarded();
   }
   auto text = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
@@ -201,21 +241,29 @@ void basic_websocket_session<NextLayer>::on_read(boost::system::error_code ec, s
     caf::anon_send(session_, protocol_error{std::move(err.code),
                                             std::move(err.message), 0, {}});
   }
-  do_read();
+  forwarded();
 }
 
 template <class NextLayer>
 void basic_websocket_session<NextLayer>::enqueue(std::string frame) {
   if (closing_ || finished_)
     return;
-  if (queue_.size() >= ctx_.limits.max_queued_frames
-      || queued_bytes_ + frame.size() > ctx_.limits.max_queued_bytes) {
+  const auto& lim = ctx_.limits;
+  auto frames = queue_.size() + 1;
+  auto bytes = queued_bytes_ + frame.size();
+  auto over = frames > lim.max_queued_frames || bytes > lim.max_queued_bytes;
+  auto far_over = frames > hard_queue_factor * lim.max_queued_frames
+                  || bytes > hard_queue_factor * lim.max_queued_bytes;
+  auto stalled = writing_
+                 && std::chrono::steady_clock::now() - last_progress_
+                      >= stall_grace;
+  if (far_over || (over && stalled)) {
     log()->warn("conn={} from {} dropped: it reads too slowly ({} frames, "
                 "{} bytes unsent)",
                 id_, slot_.address(), queue_.size(), queued_bytes_);
     return drop("outgoing queue full");
   }
-  queued_bytes_ += frame.size();
+  queued_bytes_ = bytes;
   queue_.push_back(std::move(frame));
   if (!writing_)
     do_write();
@@ -230,6 +278,8 @@ void basic_websocket_session<NextLayer>::do_write() {
       do_close();
     return;
   }
+  if (!writing_)
+    last_progress_ = std::chrono::steady_clock::now(); // idle until now
   writing_ = true;
   // Every write gets send_timeout; expires_after cancels the last wait.
   send_timer_.expires_after(ctx_.limits.send_timeout);
@@ -258,6 +308,7 @@ void basic_websocket_session<NextLayer>::on_write(boost::system::error_code ec, 
   }
   queued_bytes_ -= queue_.front().size();
   queue_.pop_front();
+  last_progress_ = std::chrono::steady_clock::now();
   do_write();
 }
 

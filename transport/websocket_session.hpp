@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -55,12 +56,15 @@ public:
 
   void close(std::uint16_t code, std::string reason) override;
 
+  void frame_handled() override;
+
 private:
   void on_accept(std::map<std::string, std::string> query,
                  boost::system::error_code ec);
   void reject_and_close(const std::string& code, const std::string& message,
                         std::uint16_t close_code);
   void do_read();
+  void forwarded();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void enqueue(std::string frame);
   void do_write();
@@ -88,6 +92,13 @@ private:
   std::string close_reason_;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
+  /// When a write last finished (or started on an idle socket): a queue
+  /// over its limits is forgiven while the client keeps reading.
+  std::chrono::steady_clock::time_point last_progress_{};
+  /// Frames sent to the session that it has not yet handled; reading
+  /// pauses at max_unhandled and resumes below half of it.
+  std::size_t unhandled_ = 0;
+  bool read_paused_ = false;
 };
 
 using websocket_session = basic_websocket_session<boost::beast::tcp_stream>;

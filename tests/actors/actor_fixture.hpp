@@ -115,6 +115,10 @@ public:
       frames.push_back(nlohmann::json::parse(frame));
   }
 
+  void frame_handled() override {
+    ++handled;
+  }
+
   void close(std::uint16_t code, std::string reason) override {
     if (closed)
       return;
@@ -130,6 +134,7 @@ public:
   std::vector<std::string> types() const;
 
   std::vector<nlohmann::json> frames;
+  std::size_t handled = 0; // frame_handled() calls
   session_actor bound;
   bool closed = false;
   std::uint16_t close_code = 0;

@@ -99,5 +99,17 @@ TEST_F(session_limits_test, a_transport_refusal_names_the_message) {
   EXPECT_GT(errors[0]["seq"].get<std::int64_t>(), 0);
 }
 
+TEST_F(session_limits_test, every_frame_from_the_socket_is_confirmed) {
+  // The socket reads on only as the session confirms what it handled.
+  start();
+  auto conn = connect();
+  caf::anon_send(conn->bound, client_message{"hello", "f1"});
+  caf::anon_send(conn->bound, ping_atom_v);
+  caf::anon_send(conn->bound, protocol_error{"empty_message", "empty", 0, {}});
+  caf::anon_send(conn->bound, cancel_atom_v, std::int64_t{42});
+  run();
+  EXPECT_EQ(conn->handled, 4u);
+}
+
 } // namespace
 } // namespace parley::test
