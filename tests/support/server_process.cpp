@@ -182,6 +182,7 @@ server_process::~server_process() {
     [[maybe_unused]] auto n = ::write(stop_fd_, &one, sizeof(one));
     reader_.join();
   }
+  check_sanitizer_report();
   if (out_fd_ >= 0)
     ::close(out_fd_);
   if (stop_fd_ >= 0)
@@ -322,6 +323,39 @@ std::string server_process::log() const {
   return result;
 }
 
+std::string server_process::sanitizer_report() const {
+  // The first line of every report (UBSan's: "file:line:col: runtime
+  // error: ..."); the lines after it are the stacks and the summary.
+  static constexpr std::string_view markers[] = {
+    "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+    "WARNING: ThreadSanitizer", ": runtime error: "};
+  auto all = lines();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (auto marker : markers) {
+      if (all[i].find(marker) == std::string::npos)
+        continue;
+      std::string report;
+      for (auto j = i; j < all.size() && j < i + 200; ++j)
+        report += all[j] + "\n";
+      return report;
+    }
+  }
+  return {};
+}
+
+// A finding of a sanitizer in the child fails the test that started it,
+// whatever the test expected of the child (a server that is killed at the
+// end, or is expected to fail, could otherwise hide it).
+void server_process::check_sanitizer_report() {
+  if (sanitizer_checked_)
+    return;
+  sanitizer_checked_ = true;
+  if (auto report = sanitizer_report(); !report.empty())
+    ADD_FAILURE() << executable_ << " (pid " << pid_
+                  << ") reported a sanitizer finding:\n"
+                  << report;
+}
+
 void server_process::send_signal(int sig) {
   if (running() && pid_ > 0)
     ::kill(pid_, sig);
@@ -408,6 +442,7 @@ exit_status server_process::wait_exit(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> guard{mtx_};
     cv_.wait_for(guard, std::chrono::seconds{2}, [this] { return eof_; });
   }
+  check_sanitizer_report();
   if (result.timed_out) {
     // The last lines say where it hung; the whole log is the caller's.
     auto all = lines();

@@ -122,7 +122,14 @@ public:
     return !status_.has_value();
   }
 
+  /// The first sanitizer report in the output (AddressSanitizer,
+  /// LeakSanitizer, UndefinedBehaviorSanitizer or ThreadSanitizer, in the
+  /// sanitizer builds of tools/test), from its first line on; empty when
+  /// there is none.
+  std::string sanitizer_report() const;
+
 private:
+  void check_sanitizer_report();
   void send_signal(int sig);
   void read_loop();
   std::optional<std::string>
@@ -144,6 +151,7 @@ private:
   bool eof_ = false;
 
   std::optional<exit_status> status_;
+  bool sanitizer_checked_ = false;
   std::string host_;
   std::uint16_t port_ = 0;
 };
