@@ -44,7 +44,10 @@ namespace custom = parley::llm::custom;
 
 namespace {
 
-constexpr auto wait_timeout = 5000ms;
+// Bounds for waits that normally end in milliseconds: generous, because a
+// CI machine busy with two builds can starve the io thread for seconds, and
+// a passing test never waits them out.
+constexpr auto wait_timeout = 30000ms;
 
 /// What the callbacks saw, for the test thread to wait on.
 struct recorder {
