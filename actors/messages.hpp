@@ -416,7 +416,7 @@ typename Inspector::result_type inspect(Inspector& f, session_details& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, message_query& x) {
   return f(caf::meta::type_name("message_query"), x.page, x.session_id,
-           x.user_id);
+           x.user_id, x.after_id);
 }
 
 template <class Inspector>

@@ -738,8 +738,11 @@ void resume_session(self_pointer self, connection_ptr conn,
         for (const auto& row : snap.replay) {
           if (row.seq >= boundary)
             continue;
+          // Replayed acks carry the text: a browser that lost its own copy
+          // rebuilds the transcript from these frames alone.
           conn->send(row.is_user
-                       ? protocol::ack_frame(row.seq, row.client_id, row.id)
+                       ? protocol::ack_frame(row.seq, row.client_id, row.id,
+                                             row.content, row.created_at)
                        : protocol::reply_frame(row.seq, row));
         }
         bind(self, conn);

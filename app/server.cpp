@@ -30,11 +30,13 @@
 #include "config/config_error.hpp"
 #include "config/embedded_defaults.hpp"
 #include "config/logging.hpp"
+#include "config/web_config.hpp"
 #include "storage/database.hpp"
 #include "storage/order_repository.hpp"
 #include "storage/storage_error.hpp"
 #include "transport/listener.hpp"
 #include "transport/server_context.hpp"
+#include "transport/static_site.hpp"
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -91,6 +93,55 @@ load_agent_rules(const server_config& config) {
                     err.what());
   }
   return nullptr;
+}
+
+/// The chat UI's title, greeting and suggestions: PARLEY_WEB_CONFIG, or the
+/// copy built into the binary. A bad file stops the start with one line.
+std::shared_ptr<const web_config> load_web_config(const server_config& config) {
+  try {
+    auto web = config.web_config_path.empty()
+                 ? parse_web_config(embedded_web_config(),
+                                    "the built-in config/web.json")
+                 : read_web_config_file(config.web_config_path);
+    for (const auto& s : web.suggestions)
+      if (s.text.size() > config.max_message_bytes)
+        log()->warn("web config: the suggestion '{}' is longer than "
+                    "--max-message-bytes and would be refused",
+                    s.label);
+    return std::make_shared<const web_config>(std::move(web));
+  } catch (const config_error& err) {
+    log()->critical("{}", err.what());
+  }
+  return nullptr;
+}
+
+/// The built web UI, read into memory once. A missing default folder only
+/// means the UI is not built (its pages say so); an explicit one was
+/// checked with the other options. Files that cannot be loaded (too big,
+/// unreadable) stop the start with one line; null then.
+std::shared_ptr<const transport::static_site>
+load_web_site(const server_config& config) {
+  std::error_code ec;
+  if (!config.web_dir_explicit
+      && !std::filesystem::is_directory(config.web_dir, ec)) {
+    log()->warn("web UI: {} does not exist, so / and /admin answer that the "
+                "UI is not built (build it into that folder, or set "
+                "--web-dir)",
+                config.web_dir);
+    return transport::static_site::unbuilt();
+  }
+  std::string error;
+  auto site = transport::static_site::load(config.web_dir, error);
+  if (!site) {
+    log()->critical("--web-dir / PARLEY_WEB_DIR: {}", error);
+    return nullptr;
+  }
+  log()->info("web UI: {} files ({} bytes) from {}", site->file_count(),
+              site->total_bytes(), config.web_dir);
+  for (const char* page : {"index.html", "admin.html"})
+    if (!site->has(page))
+      log()->warn("web UI: {} has no {}", config.web_dir, page);
+  return site;
 }
 
 supervisor_settings make_supervisor_settings(const server_config& config) {
@@ -278,7 +329,9 @@ int run_server(const server_config& config) {
   for (const auto& name : config.llm.ignored)
     log()->warn("{} is set but not used by the chosen LLM provider", name);
   auto rules = load_agent_rules(config);
-  if (!rules || !prepare_database(config))
+  auto web = load_web_config(config);
+  auto site = load_web_site(config);
+  if (!rules || !web || !site || !prepare_database(config))
     return 1;
 
   caf::actor_system_config caf_config;
@@ -304,6 +357,8 @@ int run_server(const server_config& config) {
   transport::server_context ctx{system, directory, supervisor,
                                 make_limits(config), std::move(access)};
   ctx.tls = tls;
+  ctx.site = std::move(site);
+  ctx.web = std::move(web);
   std::vector<std::thread> io_threads;
   std::shared_ptr<transport::listener> acceptor;
   {

@@ -11,4 +11,8 @@ std::string_view embedded_agent_rules() noexcept;
 /// config/demo_orders.json as it was when Parley was built.
 std::string_view embedded_demo_orders() noexcept;
 
+/// config/web.json as it was when Parley was built: what GET
+/// /api/chat/config serves when PARLEY_WEB_CONFIG is not set.
+std::string_view embedded_web_config() noexcept;
+
 } // namespace parley

@@ -50,6 +50,8 @@ constexpr option_spec opt_database_url{"database-url", "DATABASE_URL"};
 constexpr option_spec opt_knowledge_dir{"knowledge-dir", "KNOWLEDGE_DIR"};
 constexpr option_spec opt_agent_rules{"agent-rules", "AGENT_RULES"};
 constexpr option_spec opt_demo_orders{"demo-orders", "DEMO_ORDERS"};
+constexpr option_spec opt_web_dir{"web-dir", "PARLEY_WEB_DIR"};
+constexpr option_spec opt_web_config{"web-config", "PARLEY_WEB_CONFIG"};
 constexpr option_spec opt_agent_router{"agent-router", "AGENT_ROUTER"};
 constexpr option_spec opt_knowledge_poll{"knowledge-poll-ms",
                                          "PARLEY_KNOWLEDGE_POLL_MS"};
@@ -188,7 +190,7 @@ log_format parse_log_format(const option_spec& opt, std::string_view text) {
   fail(opt, shown(text) + " is not a log format (text, json)");
 }
 
-void check_knowledge_dir(const option_spec& opt, const std::string& dir) {
+void check_directory(const option_spec& opt, const std::string& dir) {
   std::error_code ec;
   auto status = fs::status(dir, ec);
   if (!fs::exists(status))
@@ -298,6 +300,16 @@ po::options_description make_options(const server_config& defaults) {
   desc.add_options()(opt_demo_orders.flag, str("FILE"),
                      text("orders loaded into an empty orders table (JSON)",
                           "built-in config/demo_orders.json", opt_demo_orders)
+                       .c_str());
+  desc.add_options()(opt_web_dir.flag, str("DIR"),
+                     text("folder of the built web UI, served on / and "
+                          "/admin; must exist when set",
+                          "web next to the parley executable", opt_web_dir)
+                       .c_str());
+  desc.add_options()(opt_web_config.flag, str("FILE"),
+                     text("the chat UI's title, greeting and suggestions "
+                          "(JSON, GET /api/chat/config)",
+                          "built-in config/web.json", opt_web_config)
                        .c_str());
   desc.add_options()(opt_agent_router.flag, str("WHO"),
                      text("who routes messages while an LLM is connected: "
@@ -514,7 +526,7 @@ config_load_result load_server_config(int argc, const char* const* argv,
   if (auto v = lookup(opt_knowledge_dir)) {
     cfg.knowledge_dir = *v;
     cfg.knowledge_dir_explicit = true;
-    check_knowledge_dir(opt_knowledge_dir, cfg.knowledge_dir);
+    check_directory(opt_knowledge_dir, cfg.knowledge_dir);
   }
   if (auto v = lookup(opt_agent_rules)) {
     cfg.agent_rules_path = *v;
@@ -523,6 +535,17 @@ config_load_result load_server_config(int argc, const char* const* argv,
   if (auto v = lookup(opt_demo_orders)) {
     cfg.demo_orders_path = *v;
     check_file(opt_demo_orders, *v);
+  }
+  if (auto v = lookup(opt_web_dir)) {
+    cfg.web_dir = *v;
+    cfg.web_dir_explicit = true;
+    check_directory(opt_web_dir, cfg.web_dir);
+  } else {
+    cfg.web_dir = default_web_dir();
+  }
+  if (auto v = lookup(opt_web_config)) {
+    cfg.web_config_path = *v;
+    check_file(opt_web_config, *v);
   }
   if (auto v = lookup(opt_agent_router)) {
     auto who = to_lower(*v);
@@ -596,6 +619,14 @@ config_load_result load_server_config(int argc, const char* const* argv,
   llm.model = flag(flag_llm_model);
   cfg.llm = load_llm_config(llm, dotenv, environment);
   return result;
+}
+
+std::string default_web_dir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec || exe.empty())
+    return "./web";
+  return (exe.parent_path() / "web").string();
 }
 
 env_map read_dotenv_file(const std::string& directory) {

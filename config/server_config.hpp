@@ -58,6 +58,14 @@ struct server_config {
   /// config/agent.json and config/demo_orders.json built into the binary.
   std::string agent_rules_path;                   // AGENT_RULES
   std::string demo_orders_path;                   // DEMO_ORDERS
+  /// The built web UI served on / and /admin; by default the folder `web`
+  /// next to the executable (build/web for build/parley), which may be
+  /// missing (the UI is not built). An explicit one must exist.
+  std::string web_dir;                            // PARLEY_WEB_DIR
+  bool web_dir_explicit = false;                  // set by env or flag
+  /// The chat UI's title, greeting and suggestions; empty: the copy of
+  /// config/web.json built into the binary.
+  std::string web_config_path;                    // PARLEY_WEB_CONFIG
   /// Who routes messages while an LLM is connected: the LLM (a forced
   /// `route` tool call; "llm") or the rules file ("rules").
   bool agent_llm_routing = true;                  // AGENT_ROUTER
@@ -94,6 +102,10 @@ struct server_config {
   limit_config limits;
   llm_config llm; // LLM_* and OPENAI_*, --llm-provider/-url/-model
 };
+
+/// The folder `web` next to the running executable (/proc/self/exe), or
+/// ./web when that cannot be found out.
+std::string default_web_dir();
 
 /// Result of reading the command line: either a configuration to run with or
 /// a help text to print.

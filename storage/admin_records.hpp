@@ -99,6 +99,9 @@ struct message_query {
   page_request page;
   std::int64_t session_id = 0; // 0 = every session
   std::int64_t user_id = 0;    // 0 = every user
+  /// Only messages with a larger id (0: all), so that a console polling a
+  /// transcript fetches only what is new.
+  std::int64_t after_id = 0;
 };
 
 struct message_page {

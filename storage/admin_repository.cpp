@@ -210,6 +210,7 @@ struct admin_repository::statements : statement_cache {
   // Parameters.
   long long id = 0;
   long long user_id = 0;
+  long long after_id = 0;
   int all_users = 0;
   int all_sessions = 0;
   int all_statuses = 0;
@@ -511,13 +512,15 @@ struct admin_repository::statements : statement_cache {
   // user_id, but belong to the conversation the user had.
   static constexpr const char* message_filter
     = " WHERE (:all_sessions = 1 OR m.session_id = :session_id)"
-      " AND (:all_users = 1 OR m.user_id = :user_id)";
+      " AND (:all_users = 1 OR m.user_id = :user_id)"
+      " AND m.id > :after_id";
 
   void bind_message_filter(soci::statement& stmt) {
     stmt.exchange(soci::use(all_sessions));
     stmt.exchange(soci::use(id));
     stmt.exchange(soci::use(all_users));
     stmt.exchange(soci::use(user_id));
+    stmt.exchange(soci::use(after_id));
   }
 
   soci::statement& count_messages() {
@@ -929,6 +932,7 @@ message_page admin_repository::list_messages(const message_query& query) {
     s.id = query.session_id;
     s.all_users = query.user_id == 0 ? 1 : 0;
     s.user_id = query.user_id;
+    s.after_id = query.after_id;
     own_transaction trans{db_};
     auto total = s.fetch_scalar(s.count_messages());
     message_page result;

@@ -21,6 +21,27 @@ bool parse_int(const std::string& text, std::int64_t& out) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
+/// Whether `path` is `prefix` or below it ("/ws", "/ws/x"; not "/wsx").
+bool is_under(std::string_view path, std::string_view prefix) {
+  return path.rfind(prefix, 0) == 0
+         && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+/// An escaped '/', '\' or NUL in the raw path: decoded, a separator would
+/// look like one the client wrote, so such paths name no file.
+bool hides_separator(std::string_view raw_path) {
+  for (std::size_t i = 0; i + 2 < raw_path.size(); ++i) {
+    if (raw_path[i] != '%')
+      continue;
+    auto hi = raw_path[i + 1];
+    auto lo = static_cast<char>(raw_path[i + 2] | 0x20); // lower case
+    if ((hi == '2' && lo == 'f') || (hi == '5' && lo == 'c')
+        || (hi == '0' && lo == '0'))
+      return true;
+  }
+  return false;
+}
+
 } // namespace
 
 route parse_target(std::string_view target) {
@@ -64,8 +85,13 @@ route route_request(std::string_view method, std::string_view target,
   } else if (result.path == "/ws") {
     only_get(is_websocket_upgrade ? route_kind::websocket
                                   : route_kind::upgrade_required);
-  } else {
+  } else if (result.path.empty() || result.path.front() != '/'
+             || is_under(result.path, "/api") || is_under(result.path, "/ws")
+             || is_under(result.path, "/health")
+             || hides_separator(target.substr(0, target.find('?')))) {
     result.kind = route_kind::not_found;
+  } else {
+    only_get(route_kind::static_file);
   }
   return result;
 }

@@ -15,6 +15,7 @@ enum class route_kind {
   upgrade_required,   // GET /ws without an upgrade
   method_not_allowed, // a known path, another method
   rest,               // under /api/: see rest_routes.hpp
+  static_file,        // GET or HEAD elsewhere: the web UI (static_site)
   not_found,
 };
 
@@ -29,6 +30,11 @@ struct route {
 /// A repeated name keeps its last value.
 route parse_target(std::string_view target);
 
+/// Paths under /api/ go to the REST API whatever the method; /health and
+/// /ws take GET and HEAD. Every other path is the web UI's: GET and HEAD
+/// look it up, other methods are 405, except that no UI path lies under
+/// /api, /ws or /health, and one that hides a separator in an escape
+/// (%2F, %5C) or holds %00 is not_found before it is decoded.
 route route_request(std::string_view method, std::string_view target,
                     bool is_websocket_upgrade);
 

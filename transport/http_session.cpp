@@ -10,6 +10,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -167,6 +168,8 @@ void basic_http_session<Stream>::handle(request req) {
       return answer_health(req);
     case route_kind::rest:
       return answer_rest(req, decision.path, std::move(decision.query));
+    case route_kind::static_file:
+      return answer_static(req, decision.path);
     case route_kind::upgrade_required: {
       auto res = json_response(426, version, keep_alive,
                                error_body("/ws is a WebSocket endpoint"));
@@ -352,9 +355,52 @@ void basic_http_session<Stream>::answer_rest(request& req, const std::string& pa
                            if (r.retry_after.count() > 0)
                              res.set(http::field::retry_after,
                                      retry_after_seconds(r.retry_after));
+                           if (!r.cache_control.empty())
+                             res.set(http::field::cache_control,
+                                     r.cache_control);
                            self->write(std::move(res));
                          });
              });
+}
+
+template <class Stream>
+void basic_http_session<Stream>::answer_static(const request& req,
+                                               const std::string& path) {
+  auto version = req.version();
+  auto keep_alive = req.keep_alive();
+  auto head = req.method() == http::verb::head;
+  if (!ctx_.site)
+    return write(json_response(404, version, keep_alive,
+                               error_body("not found: " + path)));
+  auto found = ctx_.site->lookup(
+    {std::string_view{req.method_string().data(), req.method_string().size()},
+     path, field_of(req, http::field::accept_encoding),
+     field_of(req, http::field::if_none_match)});
+  logger("transport")->debug("{} {} -> {}{}{} ({} bytes)",
+                             head ? "HEAD" : "GET", loggable(path),
+                             found.status,
+                             found.header("Content-Encoding").empty() ? ""
+                                                                      : " ",
+                             found.header("Content-Encoding"),
+                             found.body.size());
+  if (found.status == 404)
+    return write(json_response(404, version, keep_alive,
+                               error_body("not found: " + path)));
+  // The body is a view into ctx_.site, which outlives every connection: no
+  // copy per request.
+  using span_body = http::span_body<const char>;
+  http::response<span_body> res{static_cast<http::status>(found.status),
+                                version};
+  res.set(http::field::server, "Parley");
+  for (const auto& [name, value] : found.headers)
+    res.set(beast::string_view{name.data(), name.size()},
+            beast::string_view{value.data(), value.size()});
+  res.keep_alive(keep_alive);
+  res.body() = span_body::value_type{found.body.data(), found.body.size()};
+  res.prepare_payload();
+  if (head)
+    res.body() = {}; // Content-Length stays that of the GET answer
+  write(std::move(res));
 }
 
 template <class Stream>
@@ -391,9 +437,10 @@ void basic_http_session<Stream>::send_health(unsigned version, bool keep_alive, 
 }
 
 template <class Stream>
-void basic_http_session<Stream>::write(response res) {
+template <class Body>
+void basic_http_session<Stream>::write(http::response<Body> res) {
   auto close = res.need_eof();
-  auto sp = std::make_shared<response>(std::move(res));
+  auto sp = std::make_shared<http::response<Body>>(std::move(res));
   beast::get_lowest_layer(stream_).expires_after(ctx_.limits.request_timeout);
   http::async_write(stream_, *sp,
                     [self = this->shared_from_this(), sp, close](auto ec,

@@ -59,9 +59,11 @@ private:
   void answer_health(const request& req);
   void answer_rest(request& req, const std::string& path,
                    std::map<std::string, std::string> query);
+  void answer_static(const request& req, const std::string& path);
   void send_health(unsigned version, bool keep_alive, bool head,
                    const health_report* report, const std::string& error);
-  void write(response res);
+  template <class Body>
+  void write(boost::beast::http::response<Body> res);
   void on_write(bool close, boost::system::error_code ec, std::size_t bytes);
   void do_close();
 

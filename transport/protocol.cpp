@@ -131,12 +131,19 @@ std::string session_frame(std::int64_t seq, std::int64_t session_id,
 }
 
 std::string ack_frame(std::int64_t seq, std::string_view client_id,
-                      std::int64_t message_id) {
+                      std::int64_t message_id,
+                      std::optional<std::string_view> text,
+                      std::string_view created_at) {
   json id = client_id.empty() ? json(nullptr) : json(client_id);
-  return dump({{"type", "ack"},
-               {"seq", seq},
-               {"id", std::move(id)},
-               {"message_id", message_id}});
+  json frame{{"type", "ack"},
+             {"seq", seq},
+             {"id", std::move(id)},
+             {"message_id", message_id}};
+  if (text)
+    frame["text"] = *text;
+  if (!created_at.empty())
+    frame["created_at"] = created_at;
+  return dump(frame);
 }
 
 std::string typing_frame(std::int64_t seq) {

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -72,9 +73,14 @@ error_frame binary_frame_error();
 std::string session_frame(std::int64_t seq, std::int64_t session_id,
                           std::string_view resume_token, bool resumed);
 
-/// `{"type":"ack","seq":..,"id":<client id or null>,"message_id":..}`
+/// `{"type":"ack","seq":..,"id":<client id or null>,"message_id":..}`.
+/// An ack replayed from the database on resume also carries the message's
+/// `text` (and `created_at`, when given), so that a client that lost its
+/// copy can rebuild the transcript; live acks leave them out.
 std::string ack_frame(std::int64_t seq, std::string_view client_id,
-                      std::int64_t message_id);
+                      std::int64_t message_id,
+                      std::optional<std::string_view> text = std::nullopt,
+                      std::string_view created_at = {});
 
 std::string typing_frame(std::int64_t seq);
 

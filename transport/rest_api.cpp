@@ -296,6 +296,24 @@ void llm_health(server_context& ctx, rest_reply reply) {
   });
 }
 
+/// GET /api/chat/config: what the browser's chat shows before the first
+/// message (config/web.json), and the longest message it may send. Served
+/// without an actor; browsers revalidate it (no-cache), so an edited file
+/// shows after a restart.
+rest_response chat_config(const server_context& ctx) {
+  static const web_config none;
+  const auto& web = ctx.web ? *ctx.web : none;
+  auto suggestions = json::array();
+  for (const auto& s : web.suggestions)
+    suggestions.push_back({{"label", s.label}, {"text", s.text}});
+  auto res = ok({{"title", web.title},
+                 {"greeting", web.greeting},
+                 {"suggestions", std::move(suggestions)},
+                 {"max_message_bytes", ctx.limits.max_message_bytes}});
+  res.cache_control = "no-cache";
+  return res;
+}
+
 /// Reads the JSON body or answers with the reason it cannot be read.
 std::optional<json> body_or_reply(std::string_view content_type,
                                   std::string_view body,
@@ -328,6 +346,8 @@ void serve_rest(server_context& ctx, const rest_match& match,
   switch (match.endpoint) {
     case e::llm_health:
       return llm_health(ctx, std::move(reply));
+    case e::chat_config:
+      return reply(chat_config(ctx));
     case e::chat_send: {
       auto json_body = body_or_reply(content_type, body, reply);
       if (!json_body)

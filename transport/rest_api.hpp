@@ -16,6 +16,8 @@ struct rest_response {
   std::string body; // JSON text
   /// For 429 and some 503: when to try again (the Retry-After header).
   std::chrono::milliseconds retry_after{0};
+  /// Cache-Control, when not the default no-store.
+  std::string cache_control{};
 };
 
 /// Receives the answer exactly once, on whatever thread produced it.

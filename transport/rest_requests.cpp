@@ -303,6 +303,14 @@ parsed<storage::message_query> parse_message_query(const query_map& query) {
     return fail<storage::message_query>(*err);
   if (auto err = query_id(query, "user_id", result.value.user_id))
     return fail<storage::message_query>(*err);
+  // 0 is a valid start: a console polls with the last id it has, none yet.
+  if (auto i = query.find("after_id"); i != query.end() && !i->second.empty()) {
+    auto value = to_int(i->second);
+    if (!value || *value < 0)
+      return fail<storage::message_query>(
+        "'after_id' must be a non-negative integer");
+    result.value.after_id = *value;
+  }
   return result;
 }
 

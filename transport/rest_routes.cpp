@@ -30,6 +30,8 @@ const std::vector<route_entry>& table() {
   static const std::vector<route_entry> entries{
     {"/api/llm/health", {{{"GET", e::llm_health, admin}}}, 1},
     {"/api/chat/send", {{{"POST", e::chat_send, anyone}}}, 1},
+    // What the browser's chat shows before the first message.
+    {"/api/chat/config", {{{"GET", e::chat_config, anyone}}}, 1},
     {"/api/users",
      {{{"GET", e::list_users, admin}, {"POST", e::create_user, admin}}},
      2},

@@ -12,6 +12,7 @@ namespace parley::transport {
 enum class rest_endpoint {
   llm_health,     // GET  /api/llm/health
   chat_send,      // POST /api/chat/send, POST /api/messages
+  chat_config,    // GET  /api/chat/config
   list_users,     // GET  /api/users
   create_user,    // POST /api/users
   get_user,       // GET  /api/users/{id}
@@ -36,7 +37,7 @@ enum class rest_endpoint {
 /// Who may call an endpoint. Everything is for staff (the admin token)
 /// except what anonymous chat visitors need.
 enum class rest_access {
-  anyone, // POST /api/chat/send and its alias
+  anyone, // the chat: POST /api/chat/send, its alias, GET /api/chat/config
   admin,  // Authorization: Bearer <admin token>
 };
 

@@ -15,9 +15,11 @@
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/token_bucket.hpp"
+#include "config/web_config.hpp"
 #include "transport/admin_auth.hpp"
 #include "transport/connection_limiter.hpp"
 #include "transport/origin_policy.hpp"
+#include "transport/static_site.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -139,6 +141,12 @@ struct server_context {
   /// HTTP only, and connections skip the TLS detection step. Set before the
   /// listener runs, never changed afterwards.
   std::shared_ptr<boost::asio::ssl::context> tls;
+  /// The built web UI (or static_site::unbuilt()), loaded once at start-up
+  /// and only read afterwards; responses point into it, which is why it
+  /// lives as long as the connections. Null: no static files at all.
+  std::shared_ptr<const static_site> site;
+  /// What GET /api/chat/config tells the browser UI (config/web.json).
+  std::shared_ptr<const web_config> web;
 
   server_context(caf::actor_system& sys,
                  std::shared_ptr<const service_directory> dir,

@@ -443,6 +443,59 @@ TEST(server_config, missing_default_knowledge_dir_is_allowed) {
   EXPECT_EQ(cfg.knowledge_dir, "./knowledge");
 }
 
+TEST(server_config, web_dir_defaults_to_web_next_to_the_executable) {
+  auto cfg = load({}).config;
+  auto exe = fs::read_symlink("/proc/self/exe");
+  EXPECT_EQ(cfg.web_dir, (exe.parent_path() / "web").string());
+  EXPECT_FALSE(cfg.web_dir_explicit);
+  EXPECT_EQ(cfg.web_dir, default_web_dir());
+  EXPECT_TRUE(cfg.web_config_path.empty()) << "the built-in web.json";
+}
+
+TEST(server_config, web_dir_and_web_config_from_flags_and_environment) {
+  temp_dir web;
+  web.write("web.json", "{}");
+  auto file = (web.path() / "web.json").string();
+  auto by_flag = load({"--web-dir", web.str().c_str(), "--web-config",
+                       file.c_str()})
+                   .config;
+  EXPECT_EQ(by_flag.web_dir, web.str());
+  EXPECT_TRUE(by_flag.web_dir_explicit);
+  EXPECT_EQ(by_flag.web_config_path, file);
+  auto by_env = load({}, {},
+                     {{"PARLEY_WEB_DIR", web.str()},
+                      {"PARLEY_WEB_CONFIG", file}})
+                  .config;
+  EXPECT_EQ(by_env.web_dir, web.str());
+  EXPECT_TRUE(by_env.web_dir_explicit);
+  EXPECT_EQ(by_env.web_config_path, file);
+}
+
+TEST(server_config, an_explicit_web_dir_or_web_config_must_exist) {
+  temp_dir root;
+  auto missing = (root.path() / "nope").string();
+  EXPECT_EQ(load_error({"--web-dir", missing.c_str()}),
+            "--web-dir / PARLEY_WEB_DIR: '" + missing + "' does not exist");
+  EXPECT_TRUE(contains(load_error({}, {}, {{"PARLEY_WEB_DIR", missing}}),
+                       "does not exist"));
+  root.write("index.html", "<!doctype html>");
+  auto file = (root.path() / "index.html").string();
+  EXPECT_TRUE(contains(load_error({"--web-dir", file.c_str()}),
+                       "is not a directory"));
+  EXPECT_EQ(load_error({"--web-config", missing.c_str()}),
+            "--web-config / PARLEY_WEB_CONFIG: '" + missing
+              + "' does not exist");
+  EXPECT_TRUE(contains(load_error({"--web-config", root.str().c_str()}),
+                       "is not a file"));
+}
+
+TEST(server_config, help_lists_the_web_options) {
+  auto help = load({"--help"}).help_text;
+  for (auto part : {"--web-dir", "PARLEY_WEB_DIR", "--web-config",
+                    "PARLEY_WEB_CONFIG"})
+    EXPECT_TRUE(contains(help, part)) << part << " missing in\n" << help;
+}
+
 TEST(server_config, read_dotenv_file) {
   temp_dir dir;
   EXPECT_TRUE(read_dotenv_file(dir.str()).empty()); // no .env at all

@@ -167,6 +167,52 @@ TEST_P(rest_messages, user_filter_and_pagination) {
   EXPECT_TRUE(has_pagination(crossed, 1, 50, 0, 0));
 }
 
+TEST_P(rest_messages, after_id_lists_only_newer_messages) {
+  auto email = unique_email("ma");
+  auto first = chat_send({{"message", "hello"}, {"user_email", email}});
+  auto sid = first["session_id"].get<std::int64_t>();
+  auto token = first["resume_token"];
+  auto base = "/api/messages?session_id=" + std::to_string(sid);
+  auto all = api().get(base);
+  ASSERT_TRUE(is_success(all, 200));
+  ASSERT_EQ(all.data().size(), 2u) << all.describe();
+  auto last = ids_of(all.data()).back();
+
+  // Nothing new yet: an empty page, as a polling console sees it.
+  auto nothing = api().get(base + "&after_id=" + std::to_string(last));
+  ASSERT_TRUE(is_success(nothing, 200));
+  EXPECT_TRUE(has_pagination(nothing, 1, 50, 0, 0));
+
+  // Another exchange in this session and one in another session.
+  auto second = chat_send({{"message", "thank you"},
+                           {"user_email", email},
+                           {"session_id", sid},
+                           {"resume_token", token}});
+  chat_send({{"message", "elsewhere"}, {"user_email", email}});
+  auto newer = api().get(base + "&after_id=" + std::to_string(last));
+  ASSERT_TRUE(is_success(newer, 200));
+  EXPECT_TRUE(has_pagination(newer, 1, 50, 2, 1));
+  ASSERT_EQ(newer.data().size(), 2u) << newer.describe();
+  EXPECT_EQ(newer.data()[0]["id"], second["message"]["id"]);
+  EXPECT_EQ(newer.data()[0]["message"], "thank you");
+  EXPECT_EQ(newer.data()[1]["id"], second["message"]["response_id"]);
+  for (const auto& m : newer.data()) {
+    EXPECT_GT(m["id"].get<std::int64_t>(), last) << m;
+    EXPECT_EQ(m["session_id"], sid) << m;
+  }
+  // 0 means from the start; with paging and the user filter.
+  auto from_start = api().get(base + "&after_id=0");
+  ASSERT_TRUE(is_success(from_start, 200));
+  EXPECT_TRUE(has_pagination(from_start, 1, 50, 4, 1));
+  auto paged = api().get(base + "&after_id=" + std::to_string(last)
+                         + "&limit=1&page=2&user_id="
+                         + first["user_id"].dump());
+  ASSERT_TRUE(is_success(paged, 200));
+  EXPECT_TRUE(has_pagination(paged, 2, 1, 2, 2));
+  ASSERT_EQ(paged.data().size(), 1u) << paged.describe();
+  EXPECT_EQ(paged.data()[0]["id"], second["message"]["response_id"]);
+}
+
 TEST_P(rest_messages, unfiltered_list_defaults_to_limit_50) {
   chat_send({{"message", "anything"}, {"user_email", unique_email("any")}});
   auto reply = api().get("/api/messages");
@@ -189,7 +235,8 @@ TEST_P(rest_messages, bad_query_values_are_400) {
   for (std::string query :
        {"session_id=abc", "session_id=1.5", "session_id=0x1", "user_id=x",
         "user_id=-", "limit=0", "limit=101", "page=0", "page=-2",
-        "limit=ten"}) {
+        "limit=ten", "after_id=-1", "after_id=x", "after_id=1.5",
+        "session_id=1&after_id=abc"}) {
     SCOPED_TRACE(query);
     EXPECT_TRUE(is_error(api().get("/api/messages?" + query), 400));
   }

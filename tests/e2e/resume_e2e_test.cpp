@@ -54,6 +54,9 @@ TEST_F(resume_e2e, resume_delivers_the_reply_missed_while_disconnected) {
   const auto& ack = before.back();
   auto acked_seq = seq_of(ack);
   auto message_id = ack["message_id"].get<std::int64_t>();
+  EXPECT_FALSE(ack.contains("text")) << "a live ack: the client knows its "
+                                        "text: "
+                                     << ack;
   first.close(); // before the reply could be read
   ws_client second;
   expect_resumed(resume_session(second, session, acked_seq), session);
@@ -100,6 +103,18 @@ TEST_F(resume_e2e, resume_delivers_the_reply_missed_while_disconnected) {
   expect_same_frame(stored[2], next.ack, {"type", "seq", "id", "message_id"});
   expect_same_frame(stored[3], next.reply,
                     {"type", "seq", "id", "reply_to", "role", "text"});
+  // Replayed acks carry the user's text and its time: the transcript can
+  // be rebuilt from the server alone.
+  EXPECT_EQ(stored[0].value("text", json{}), "hello") << stored[0];
+  EXPECT_EQ(stored[2].value("text", json{}), "thanks") << stored[2];
+  for (const auto* replayed_ack : {&stored[0], &stored[2]}) {
+    auto created = replayed_ack->value("created_at", std::string{});
+    EXPECT_EQ(created.size(), 27u) << *replayed_ack;
+    EXPECT_EQ(created.back(), 'Z') << *replayed_ack;
+  }
+  EXPECT_LE(stored[0].value("created_at", std::string{}),
+            stored[2].value("created_at", std::string{}));
+  EXPECT_FALSE(next.ack.contains("text")) << next.ack;
 }
 
 TEST_F(resume_e2e, unanswered_message_is_answered_after_a_restart) {
@@ -147,6 +162,7 @@ TEST_F(resume_e2e, unanswered_message_is_answered_after_a_restart) {
                              << dump(frames);
   EXPECT_EQ(acks[0]["message_id"], message_id) << dump(frames);
   EXPECT_EQ(acks[0]["id"], "offline-1") << dump(frames);
+  EXPECT_EQ(acks[0]["text"], "thank you") << dump(frames);
   EXPECT_EQ(seq_of(acks[0]), last_seen + 1) << dump(frames);
   const auto& reply = frames.back();
   EXPECT_EQ(reply["reply_to"], message_id) << dump(frames);

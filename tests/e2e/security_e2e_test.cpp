@@ -264,6 +264,8 @@ TEST_F(security_e2e, the_chat_and_health_need_no_token) {
     {{"Content-Type", "application/json"},
      {"Authorization", "Bearer not-the-admin-token"}});
   EXPECT_TRUE(is_success(with_wrong, 201));
+  // The browser chat's settings are public too.
+  EXPECT_TRUE(is_success(anyone.get("/api/chat/config"), 200));
   ws_client client;
   auto session = open_session(client);
   EXPECT_GT(session.session_id, 0);

@@ -766,6 +766,34 @@ TEST_P(admin_repo, list_messages_filters_and_paginates) {
   EXPECT_EQ(repo().list_messages(query).items.size(), 5u);
 }
 
+TEST_P(admin_repo, list_messages_after_an_id) {
+  auto ann = repo().create_user(user_request("Ann", "ann@example.com"));
+  auto anns = session_for(ann.id);
+  auto other = session_for(0);
+  auto q1 = say(anns, "q1");
+  auto a1 = answer(q1, "a1");
+  say(other, "elsewhere");
+  auto q2 = say(anns, "q2");
+  message_query query;
+  query.session_id = anns.id;
+  query.after_id = q1.id;
+  auto newer = repo().list_messages(query);
+  EXPECT_EQ(contents(newer.items), (strings{"a1", "q2"}));
+  EXPECT_EQ(newer.page.total, 2) << "the total counts what is after the id";
+  query.after_id = q2.id;
+  EXPECT_TRUE(repo().list_messages(query).items.empty());
+  query.after_id = 0;
+  EXPECT_EQ(contents(repo().list_messages(query).items),
+            (strings{"q1", "a1", "q2"}));
+  // With the other filters and across sessions.
+  query = message_query{};
+  query.after_id = a1.id;
+  EXPECT_EQ(contents(repo().list_messages(query).items),
+            (strings{"elsewhere", "q2"}));
+  query.user_id = ann.id;
+  EXPECT_EQ(contents(repo().list_messages(query).items), (strings{"q2"}));
+}
+
 TEST_P(admin_repo, list_messages_orders_by_created_at_then_id) {
   auto session = session_for(0);
   auto a = say(session, "a");

@@ -41,7 +41,8 @@ TEST(rest_access, only_the_chat_is_public) {
     if (op.access == rest_access::anyone)
       open.insert(op.method + " " + op.path);
   EXPECT_EQ(open, (std::set<std::string>{"POST /api/chat/send",
-                                         "POST /api/messages"}));
+                                         "POST /api/messages",
+                                         "GET /api/chat/config"}));
 }
 
 TEST(rest_access, the_table_lists_every_method_of_every_path) {
@@ -54,7 +55,7 @@ TEST(rest_access, the_table_lists_every_method_of_every_path) {
     EXPECT_EQ(match.access, op.access) << op.method << " " << op.path;
   }
   EXPECT_EQ(paths.size(), rest_paths().size());
-  EXPECT_EQ(rest_operations().size(), 22u);
+  EXPECT_EQ(rest_operations().size(), 23u);
 }
 
 TEST(rest_access, a_bad_id_still_knows_its_endpoint_is_admin_only) {
@@ -87,8 +88,10 @@ TEST(admin_auth, every_admin_endpoint_needs_the_token) {
 
 TEST(admin_auth, public_endpoints_need_nothing) {
   admin_credential credential{token};
-  for (const auto& target : {"/api/chat/send", "/api/messages"}) {
-    auto match = match_rest("POST", target);
+  for (const auto& [method, target] :
+       {std::pair{"POST", "/api/chat/send"}, {"POST", "/api/messages"},
+        {"GET", "/api/chat/config"}, {"HEAD", "/api/chat/config"}}) {
+    auto match = match_rest(method, target);
     EXPECT_EQ(authorize(match, "", credential), admin_auth::granted);
     EXPECT_EQ(authorize(match, "Bearer wrong", credential),
               admin_auth::granted);

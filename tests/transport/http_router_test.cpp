@@ -16,9 +16,50 @@ TEST(http_router, routes_known_paths_by_method_and_upgrade) {
   auto post = route_request("POST", "/health", false);
   EXPECT_EQ(post.kind, route_kind::method_not_allowed);
   EXPECT_EQ(post.allow, "GET, HEAD");
-  EXPECT_EQ(route_request("GET", "/nope", false).kind, route_kind::not_found);
   EXPECT_EQ(route_request("GET", "/health/", false).kind,
             route_kind::not_found);
+}
+
+TEST(http_router, other_paths_are_the_web_uis) {
+  for (const char* target :
+       {"/", "/index.html", "/admin", "/admin/sessions/3", "/nope",
+        "/assets/app-abc123.js", "/favicon.svg?v=2", "/apix", "/wsx",
+        "/healthz", "/%2e%2e/x", "/../x"}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(route_request("GET", target, false).kind,
+              route_kind::static_file);
+    EXPECT_EQ(route_request("HEAD", target, false).kind,
+              route_kind::static_file);
+    for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "BREW"}) {
+      auto other = route_request(method, target, false);
+      EXPECT_EQ(other.kind, route_kind::method_not_allowed) << method;
+      EXPECT_EQ(other.allow, "GET, HEAD") << method;
+    }
+  }
+  auto decoded = route_request("GET", "/%2e%2e/x?q=1", false);
+  EXPECT_EQ(decoded.path, "/../x") << "the static site gets the decoded path";
+  // Under /api, /ws and /health nothing is a file, whatever the method.
+  for (const char* target : {"/api", "/ws/", "/ws/x", "/health/", "/health/x"}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(route_request("GET", target, false).kind, route_kind::not_found);
+    EXPECT_EQ(route_request("POST", target, false).kind,
+              route_kind::not_found);
+  }
+  EXPECT_EQ(route_request("POST", "/api/users", false).kind, route_kind::rest);
+  // A separator or NUL hidden in an escape names no file.
+  for (const char* target : {"/assets%2f..", "/assets%2F..%2Findex.html",
+                             "/assets%5capp.js", "/..%5C..%5Cetc",
+                             "/index.html%00.png", "/admin%2fx"}) {
+    SCOPED_TRACE(target);
+    EXPECT_EQ(route_request("GET", target, false).kind, route_kind::not_found);
+  }
+  EXPECT_EQ(route_request("GET", "/a%20b.html", false).kind,
+            route_kind::static_file)
+    << "other escapes are fine";
+  EXPECT_EQ(route_request("GET", "/x?path=%2f", false).kind,
+            route_kind::static_file)
+    << "the query is not the path";
+  EXPECT_EQ(route_request("GET", "*", false).kind, route_kind::not_found);
 }
 
 TEST(http_router, decodes_path_and_query) {

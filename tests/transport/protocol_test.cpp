@@ -291,6 +291,25 @@ TEST(protocol_write, ack_frame) {
   auto no_id = json::parse(ack_frame(4, "", 5));
   ASSERT_TRUE(no_id.contains("id"));
   EXPECT_TRUE(no_id["id"].is_null());
+  EXPECT_FALSE(doc.contains("text")) << "live acks carry no text";
+  EXPECT_FALSE(doc.contains("created_at"));
+}
+
+TEST(protocol_write, replayed_ack_frame_carries_the_text) {
+  auto doc = json::parse(
+    ack_frame(3, "c-9", 1234, "Where is my order?", "2025-08-03T12:00:00.000000Z"));
+  EXPECT_EQ(doc, (json{{"type", "ack"},
+                       {"seq", 3},
+                       {"id", "c-9"},
+                       {"message_id", 1234},
+                       {"text", "Where is my order?"},
+                       {"created_at", "2025-08-03T12:00:00.000000Z"}}));
+  auto no_time = json::parse(ack_frame(4, "", 5, "hi"));
+  EXPECT_EQ(no_time["text"], "hi");
+  EXPECT_FALSE(no_time.contains("created_at"));
+  std::string text;
+  ASSERT_NO_THROW(text = ack_frame(1, "", 1, std::string_view{"\xFE"}));
+  EXPECT_TRUE(json::parse(text)["text"].is_string()) << "bad UTF-8 replaced";
 }
 
 TEST(protocol_write, typing_and_pong_frames) {

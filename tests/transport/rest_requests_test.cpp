@@ -29,7 +29,15 @@ TEST(rest_routes, matches_paths_methods_and_ids) {
   auto setting = match_rest("PUT", "/api/settings/enable_advanced_ai");
   EXPECT_EQ(setting.endpoint, rest_endpoint::put_setting);
   EXPECT_EQ(setting.key, "enable_advanced_ai");
-  EXPECT_EQ(rest_paths().size(), 14u);
+  auto config = match_rest("GET", "/api/chat/config");
+  EXPECT_EQ(config.endpoint, rest_endpoint::chat_config);
+  EXPECT_EQ(config.access, rest_access::anyone);
+  EXPECT_EQ(match_rest("HEAD", "/api/chat/config").endpoint,
+            rest_endpoint::chat_config);
+  auto post_config = match_rest("POST", "/api/chat/config");
+  EXPECT_EQ(post_config.kind, rest_match_kind::method_not_allowed);
+  EXPECT_EQ(post_config.allow, "GET");
+  EXPECT_EQ(rest_paths().size(), 15u);
 }
 
 TEST(rest_routes, parameters_may_sit_inside_the_path) {
@@ -134,6 +142,26 @@ TEST(rest_requests, session_filters_are_checked) {
   EXPECT_FALSE(rest::parse_session_query({{"user_id", "x"}}));
   EXPECT_FALSE(rest::parse_session_create(json{{"user_id", "1"}}));
   EXPECT_TRUE(rest::parse_session_create(json{{"user_id", 1}}));
+}
+
+TEST(rest_requests, message_filters_are_checked) {
+  auto q = rest::parse_message_query(
+    {{"session_id", "7"}, {"user_id", "3"}, {"after_id", "42"}});
+  ASSERT_TRUE(q) << q.error->message;
+  EXPECT_EQ(q.value.session_id, 7);
+  EXPECT_EQ(q.value.user_id, 3);
+  EXPECT_EQ(q.value.after_id, 42);
+  EXPECT_EQ(rest::parse_message_query({}).value.after_id, 0);
+  EXPECT_EQ(rest::parse_message_query({{"after_id", "0"}}).value.after_id, 0)
+    << "0: from the start";
+  EXPECT_EQ(rest::parse_message_query({{"after_id", ""}}).value.after_id, 0);
+  for (const char* bad : {"-1", "x", "1.5", "0x10", " 1", "1 ",
+                          "99999999999999999999"}) {
+    auto refused = rest::parse_message_query({{"after_id", bad}});
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error->status, 400u);
+    EXPECT_NE(refused.error->message.find("after_id"), std::string::npos);
+  }
 }
 
 TEST(rest_requests, chat_send_fills_defaults_and_checks_limits) {
