@@ -1,0 +1,174 @@
+import { useState } from 'preact/hooks';
+import type { Session, SessionFilter } from '../api';
+import { formatAgo, formatDuration, formatFull, preview } from '../format';
+import { summarizeHandoff, waitingMs, type HandoffSummary } from '../queue';
+import { fetchRecentSessions, type SessionWindow } from '../sessions';
+import { useEnv } from './env';
+import { usePolling } from './hooks';
+import { Link } from './Link';
+
+export const QUEUE_POLL_MS = 3000;
+export const SESSIONS_POLL_MS = 4000;
+export const SESSIONS_PAGE = 25;
+/** A customer waiting longer than this is flagged. */
+const LONG_WAIT_MS = 5 * 60_000;
+
+export function Sidebar({ selectedId, onQueueCount }: { selectedId: number | null; onQueueCount: (n: number | null) => void }) {
+  return (
+    <aside class="sidebar" aria-label="Conversations">
+      <HandoffQueue selectedId={selectedId} onCount={onQueueCount} />
+      <RecentSessions selectedId={selectedId} />
+    </aside>
+  );
+}
+
+function HandoffQueue({ selectedId, onCount }: { selectedId: number | null; onCount: (n: number | null) => void }) {
+  const env = useEnv();
+  const [items, setItems] = useState<HandoffSummary[] | null>(null);
+  const [now, setNow] = useState(() => env.now());
+  const poll = usePolling(
+    async (ctx) => {
+      const list = await env.api.handoffs(50);
+      if (ctx.isStopped()) return;
+      const summaries = list.map(summarizeHandoff);
+      setItems(summaries);
+      setNow(env.now());
+      onCount(summaries.length);
+    },
+    QUEUE_POLL_MS,
+    [],
+  );
+  const count = items?.length ?? 0;
+  return (
+    <section class={`queue ${count ? 'queue--busy' : ''}`} aria-labelledby="queue-title">
+      <header class="panel-head">
+        <h2 id="queue-title">Waiting for a human</h2>
+        <span class={`count ${count ? 'count--hot' : ''}`} data-testid="handoff-count" aria-label={`${count} waiting`}>
+          {items ? count : '…'}
+        </span>
+      </header>
+      {poll.error ? (
+        <p class="panel-error" role="status">
+          {poll.error}; retrying
+        </p>
+      ) : null}
+      {items && !items.length ? <p class="muted pad-s">Nobody is waiting. Handed-off conversations appear here.</p> : null}
+      {items && items.length ? (
+        <ul class="list">
+          {items.map((h) => {
+            const waited = waitingMs(h, now);
+            return (
+              <li key={h.id}>
+                <Link
+                  to={{ view: 'session', id: h.id }}
+                  class={`item item--handoff ${selectedId === h.id ? 'item--selected' : ''} ${waited > LONG_WAIT_MS ? 'item--late' : ''}`}
+                  data-testid="handoff-item"
+                  data-session-id={String(h.id)}
+                  aria-current={selectedId === h.id ? 'page' : undefined}
+                >
+                  <span class="item__top">
+                    <span class="item__id">#{h.id}</span>
+                    <span class="item__title">{h.title || 'Untitled'}</span>
+                    {h.state === 'waiting' ? (
+                      <span class="wait" title={h.since ? `waiting since ${formatFull(h.since)}` : undefined}>
+                        {formatDuration(waited)}
+                      </span>
+                    ) : (
+                      <span class="wait wait--replied" title={h.since ? `answered ${formatFull(h.since)}` : undefined}>
+                        replied {formatAgo(h.since, now)}
+                      </span>
+                    )}
+                  </span>
+                  <span class="item__preview">{h.lastCustomerMessage ? preview(h.lastCustomerMessage, 120) : <em>no message</em>}</span>
+                  <span class="item__meta">
+                    {h.channel}
+                    {h.unanswered > 1 && h.state === 'waiting' ? ` · ${h.unanswered} unanswered` : ''}
+                  </span>
+                </Link>
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
+    </section>
+  );
+}
+
+function RecentSessions({ selectedId }: { selectedId: number | null }) {
+  const env = useEnv();
+  const [filter, setFilter] = useState<SessionFilter>('active');
+  const [want, setWant] = useState(SESSIONS_PAGE);
+  const [data, setData] = useState<(SessionWindow & { filter: SessionFilter }) | null>(null);
+  const [now, setNow] = useState(() => env.now());
+  const poll = usePolling(
+    async (ctx) => {
+      const res = await fetchRecentSessions(env.api, filter, want);
+      if (ctx.isStopped()) return;
+      setData({ ...res, filter });
+      setNow(env.now());
+    },
+    SESSIONS_POLL_MS,
+    [filter, want],
+  );
+  const items: Session[] = data?.items ?? [];
+  const stale = data !== null && data.filter !== filter;
+  return (
+    <section class="recent" aria-labelledby="recent-title">
+      <header class="panel-head">
+        <h2 id="recent-title">Recent sessions</h2>
+        <select
+          class="filter"
+          aria-label="Which sessions"
+          data-testid="session-filter"
+          value={filter}
+          onChange={(e) => {
+            setFilter((e.currentTarget as HTMLSelectElement).value as SessionFilter);
+            setWant(SESSIONS_PAGE);
+          }}
+        >
+          <option value="active">Active</option>
+          <option value="inactive">Closed</option>
+          <option value="all">All</option>
+        </select>
+      </header>
+      {poll.error ? (
+        <p class="panel-error" role="status">
+          {poll.error}; retrying
+        </p>
+      ) : null}
+      <div class={`recent__scroll ${stale ? 'is-stale' : ''}`}>
+        {data === null ? <p class="muted pad-s">Loading…</p> : null}
+        {data !== null && !items.length && !stale ? (
+          <p class="muted pad-s">{filter === 'active' ? 'No active sessions (handed-off ones are in the queue above).' : 'No sessions.'}</p>
+        ) : null}
+        <ul class="list">
+          {items.map((s) => (
+            <li key={s.id}>
+              <Link
+                to={{ view: 'session', id: s.id }}
+                class={`item ${selectedId === s.id ? 'item--selected' : ''}`}
+                data-testid="session-item"
+                data-session-id={String(s.id)}
+                aria-current={selectedId === s.id ? 'page' : undefined}
+              >
+                <span class="item__top">
+                  <span class="item__id">#{s.id}</span>
+                  <span class="item__title">{s.title || 'Untitled'}</span>
+                  <span class={`status status--${s.status} status--tiny`}>{s.status}</span>
+                </span>
+                <span class="item__meta">
+                  {s.channel} · {s.message_count} msg · <span title={formatFull(s.updated_at)}>{formatAgo(s.updated_at, now)}</span>
+                </span>
+              </Link>
+            </li>
+          ))}
+        </ul>
+        {data && !stale && data.total > items.length ? (
+          <button type="button" class="btn btn--ghost btn--block" data-testid="sessions-more" onClick={() => setWant((n) => n + SESSIONS_PAGE)}>
+            Load more ({data.total - items.length} more)
+          </button>
+        ) : null}
+      </div>
+    </section>
+  );
+}
