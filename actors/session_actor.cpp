@@ -55,9 +55,11 @@ void flush_frames(self_pointer self) {
       st.conn->send(std::move(frame));
 }
 
-void emit_error(self_pointer self, const char* code, std::string message) {
+/// `client_id` names the refused message, if it had an id.
+void emit_error(self_pointer self, const char* code, std::string message,
+                std::string_view client_id = {}) {
   self->state.outbox.emit([&](std::int64_t seq) {
-    return protocol::error_frame_text(seq, code, message);
+    return protocol::error_frame_text(seq, code, message, client_id);
   });
   flush_frames(self);
 }
@@ -176,13 +178,15 @@ void reply_failed(self_pointer self, const caf::error& err) {
     waiter.deliver(make_error(errc::responder_failed,
                               "the assistant could not answer; the message "
                               "is stored"));
+  auto client_id = st.replies.front().message.client_id;
   st.given_up.push_back(std::move(st.replies.front().message));
   st.replies.pop_front();
   st.replying = false;
   st.reply_failures = 0;
   emit_error(self, protocol::codes::internal_error,
              "the assistant could not answer right now; your message is "
-             "saved and will be answered when you reconnect");
+             "saved and will be answered when you reconnect",
+             client_id);
   pump(self);
   check_idle(self);
 }
@@ -230,18 +234,24 @@ void store_reply(self_pointer self, reply_result result) {
           st.chat.pending_slot = next.pending_slot;
           st.chat.low_confidence_streak = next.low_confidence_streak;
         }
+        // The answer whose commit hands the session off says so, for
+        // the client's "a human was asked for" banner.
+        std::optional<bool> hands_off;
         if (handoff) {
+          if (!st.chat.handoff)
+            hands_off = true;
           st.chat.handoff = true;
           st.log->info("session={} handed off to a human agent",
                        st.chat.session_id);
         }
         if (stored.seq == seq) {
-          st.outbox.fill(seq, protocol::reply_frame(seq, stored));
+          st.outbox.fill(seq, protocol::reply_frame(seq, stored, hands_off));
         } else {
           // An answer was stored before (exactly one per message): send it.
           st.outbox.cancel(seq);
-          st.outbox.emit(
-            [&](std::int64_t s) { return protocol::reply_frame(s, stored); });
+          st.outbox.emit([&](std::int64_t s) {
+            return protocol::reply_frame(s, stored, hands_off);
+          });
         }
         auto& answered = st.replies.front();
         for (auto& waiter : answered.waiters)
@@ -283,10 +293,12 @@ void pump(self_pointer self) {
   st.generating = true;
   st.partial.clear();
   auto request_id = ++st.request_id;
-  st.outbox.emit([](std::int64_t seq) { return protocol::typing_frame(seq); });
+  const auto& question = st.replies.front();
+  st.outbox.emit([&](std::int64_t seq) {
+    return protocol::typing_frame(seq, question.message.id);
+  });
   flush_frames(self);
   auto svc = st.directory->get();
-  const auto& question = st.replies.front();
   reply_request request;
   request.request_id = request_id;
   request.session_id = st.chat.session_id;
@@ -399,7 +411,8 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
     else
       emit_error(self, protocol::codes::shutting_down,
                  "the server is restarting; send the message again after "
-                 "reconnecting");
+                 "reconnecting",
+                 client_id);
     return;
   }
   if (auto refusal = over_limit(self)) {
@@ -420,7 +433,7 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
   storage::new_user_message row;
   row.session_id = st.chat.session_id;
   row.user_id = user_id != 0 ? user_id : st.chat.user_id;
-  row.client_id = std::move(client_id);
+  row.client_id = client_id;
   row.content = std::move(text);
   row.message_type = message_type.empty() ? "text" : std::move(message_type);
   // While a human agent has the conversation, messages are for them: stored
@@ -472,7 +485,8 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
         pump(self);
         check_idle(self);
       },
-      [self, seq, waiter](caf::error& err) mutable {
+      [self, seq, waiter,
+       client_id = std::move(client_id)](caf::error& err) mutable {
         auto& st = self->state;
         --st.pending_stores;
         st.outbox.cancel(seq);
@@ -483,7 +497,8 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
         else
           emit_error(self, protocol::codes::storage_unavailable,
                      "your message could not be saved; please send it "
-                     "again");
+                     "again",
+                     client_id);
         flush_frames(self);
         check_idle(self);
       });
@@ -529,16 +544,21 @@ void post_staff_message(self_pointer self, storage::new_assistant_message row,
        waiter](storage::message_record& stored) mutable {
         auto& st = self->state;
         --st.pending_stores;
-        if (st.chat.handoff != handoff_after)
+        // A message that changes who answers says so, for the client's
+        // banner: an agent taking over (true), the release notice (false).
+        std::optional<bool> hands_off;
+        if (st.chat.handoff != handoff_after) {
+          hands_off = handoff_after;
           st.log->info("session={} {}", st.chat.session_id,
                        handoff_after ? "taken over by a human agent"
                                      : "handed back to the bot");
+        }
         st.chat.handoff = handoff_after;
         st.chat.intent.clear();
         st.chat.pending_slot.clear();
         st.chat.low_confidence_streak = 0;
         st.chat.remember(stored.role, stored.content);
-        st.outbox.fill(seq, protocol::reply_frame(seq, stored));
+        st.outbox.fill(seq, protocol::reply_frame(seq, stored, hands_off));
         waiter.deliver(stored);
         flush_frames(self);
         check_idle(self);
@@ -628,7 +648,8 @@ void create_session(self_pointer self, connection_ptr conn) {
         st.log->info("session={} conn={} started", session.id, conn->id());
         self->send(st.registry, register_atom_v, session.id, handle_of(self));
         st.outbox.emit([&](std::int64_t seq) {
-          return protocol::session_frame(seq, session.id, token, false);
+          return protocol::session_frame(seq, session.id, token, false,
+                                         false);
         });
         bind(self, conn);
         flush_frames(self);
@@ -730,7 +751,8 @@ void resume_session(self_pointer self, connection_ptr conn,
                      st.chat.session_id, conn->id(), request.last_seq,
                      snap.replay.size(), st.replies.size());
         conn->send(protocol::session_frame(0, st.chat.session_id,
-                                           request.resume_token, true));
+                                           request.resume_token, true,
+                                           st.chat.handoff));
         // Frames at or past the outbox's first held seq are still on their
         // way through the outbox; everything before is replayed from the
         // database with its original seq.
@@ -746,12 +768,19 @@ void resume_session(self_pointer self, connection_ptr conn,
                        : protocol::reply_frame(row.seq, row));
         }
         bind(self, conn);
-        if (st.generating && !st.partial.empty() && !st.replies.empty()) {
-          // What was streamed while the client was away, in one piece.
+        if (st.generating && !st.replies.empty()) {
+          // An answer is in the making: typing is live state, never
+          // replayed, so the new socket gets it afresh (with a seq above
+          // the replay's, or the client would drop it), then what was
+          // streamed while the client was away, in one piece.
           auto reply_to = st.replies.front().message.id;
           st.outbox.emit([&](std::int64_t seq) {
-            return protocol::delta_frame(seq, reply_to, 0, st.partial);
+            return protocol::typing_frame(seq, reply_to);
           });
+          if (!st.partial.empty())
+            st.outbox.emit([&](std::int64_t seq) {
+              return protocol::delta_frame(seq, reply_to, 0, st.partial);
+            });
         }
         record_event(self, "session_resumed",
                      R"({"last_seq":)" + std::to_string(request.last_seq)
@@ -868,7 +897,8 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
                      std::chrono::milliseconds{err.retry_after_ms},
                      err.client_id);
       else
-        emit_error(self, err.code.c_str(), std::move(err.message));
+        emit_error(self, err.code.c_str(), std::move(err.message),
+                   err.client_id);
       frame_handled(self);
     },
     [self](drain_atom) {

@@ -22,21 +22,32 @@ bool is_blank(std::string_view text) {
   return true;
 }
 
+/// Refuses a message, naming it by its id. An id with a NUL is no usable
+/// id (it is refused itself), so it is not echoed.
+error_frame refuse(const char* code, std::string message,
+                   const std::string& client_id) {
+  error_frame result{code, std::move(message)};
+  if (client_id.find('\0') == std::string::npos)
+    result.client_id = client_id;
+  return result;
+}
+
 /// Applies the rules shared by JSON and plain-text messages.
 client_frame make_message(std::string text, std::string client_id,
                           std::size_t max_text_bytes) {
   if (is_blank(text))
-    return error_frame{codes::empty_message, "the message is empty"};
+    return refuse(codes::empty_message, "the message is empty", client_id);
   // Some databases cut text at a NUL (PostgreSQL rejects or truncates it):
   // refuse it rather than store something else than was acknowledged.
   if (text.find('\0') != std::string::npos
       || client_id.find('\0') != std::string::npos)
-    return error_frame{codes::invalid_frame,
-                       "the message must not contain NUL characters"};
+    return refuse(codes::invalid_frame,
+                  "the message must not contain NUL characters", client_id);
   if (text.size() > max_text_bytes)
-    return error_frame{codes::message_too_long,
-                       "the message is longer than "
-                         + std::to_string(max_text_bytes) + " bytes"};
+    return refuse(codes::message_too_long,
+                  "the message is longer than "
+                    + std::to_string(max_text_bytes) + " bytes",
+                  client_id);
   return message_frame{std::move(text), std::move(client_id)};
 }
 
@@ -53,10 +64,8 @@ std::string excerpt(const std::string& text) {
 }
 
 client_frame parse_json_message(const json& obj, std::size_t max_text_bytes) {
-  auto text = obj.find("text");
-  if (text == obj.end() || !text->is_string())
-    return error_frame{codes::invalid_frame,
-                       "field 'text' must be a string"};
+  // The id first: an error about the text can then say which message it
+  // refuses.
   std::string client_id;
   if (auto id = obj.find("id"); id != obj.end()) {
     if (id->is_string())
@@ -73,6 +82,10 @@ client_frame parse_json_message(const json& obj, std::size_t max_text_bytes) {
                          "field 'id' is longer than "
                            + std::to_string(max_client_id_bytes) + " bytes"};
   }
+  auto text = obj.find("text");
+  if (text == obj.end() || !text->is_string())
+    return refuse(codes::invalid_frame, "field 'text' must be a string",
+                  client_id);
   return make_message(text->get<std::string>(), std::move(client_id),
                       max_text_bytes);
 }
@@ -122,12 +135,14 @@ std::string delta_frame(std::int64_t seq, std::int64_t reply_to,
 }
 
 std::string session_frame(std::int64_t seq, std::int64_t session_id,
-                          std::string_view resume_token, bool resumed) {
+                          std::string_view resume_token, bool resumed,
+                          bool handoff) {
   return dump({{"type", "session"},
                {"seq", seq},
                {"session_id", session_id},
                {"resume_token", resume_token},
-               {"resumed", resumed}});
+               {"resumed", resumed},
+               {"status", handoff ? "handoff" : "active"}});
 }
 
 std::string ack_frame(std::int64_t seq, std::string_view client_id,
@@ -146,12 +161,13 @@ std::string ack_frame(std::int64_t seq, std::string_view client_id,
   return dump(frame);
 }
 
-std::string typing_frame(std::int64_t seq) {
-  return dump({{"type", "typing"}, {"seq", seq}});
+std::string typing_frame(std::int64_t seq, std::int64_t reply_to) {
+  return dump({{"type", "typing"}, {"seq", seq}, {"reply_to", reply_to}});
 }
 
 std::string reply_frame(std::int64_t seq,
-                        const storage::message_record& reply) {
+                        const storage::message_record& reply,
+                        std::optional<bool> handoff) {
   json frame = {{"type", "message"},
                 {"seq", seq},
                 {"id", reply.id},
@@ -167,15 +183,21 @@ std::string reply_frame(std::int64_t seq,
     frame["finish_reason"] = reply.finish_reason;
   if (!reply.author.empty())
     frame["agent_name"] = reply.author;
+  if (handoff)
+    frame["handoff"] = *handoff;
   return dump(frame);
 }
 
 std::string error_frame_text(std::int64_t seq, std::string_view code,
-                             std::string_view message) {
-  return dump({{"type", "error"},
-               {"seq", seq},
-               {"code", code},
-               {"message", message}});
+                             std::string_view message,
+                             std::string_view client_id) {
+  json frame{{"type", "error"},
+             {"seq", seq},
+             {"code", code},
+             {"message", message}};
+  if (!client_id.empty())
+    frame["client_id"] = client_id;
+  return dump(frame);
 }
 
 std::string error_frame_text(std::int64_t seq, std::string_view code,

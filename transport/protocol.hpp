@@ -49,6 +49,9 @@ struct cancel_frame {
 struct error_frame {
   std::string code;
   std::string message;
+  /// The refused message's id, when it had a usable one: lets the client
+  /// tell which of its messages failed.
+  std::string client_id = {};
 };
 
 using client_frame
@@ -70,8 +73,11 @@ error_frame binary_frame_error();
 
 // -- server frames: each returns the serialized JSON text ---------------------
 
+/// The greeting. `status` is "handoff" while a human agent has the session,
+/// else "active": a reloaded page learns it without replaying anything.
 std::string session_frame(std::int64_t seq, std::int64_t session_id,
-                          std::string_view resume_token, bool resumed);
+                          std::string_view resume_token, bool resumed,
+                          bool handoff);
 
 /// `{"type":"ack","seq":..,"id":<client id or null>,"message_id":..}`.
 /// An ack replayed from the database on resume also carries the message's
@@ -82,7 +88,8 @@ std::string ack_frame(std::int64_t seq, std::string_view client_id,
                       std::optional<std::string_view> text = std::nullopt,
                       std::string_view created_at = {});
 
-std::string typing_frame(std::int64_t seq);
+/// The assistant started answering `reply_to` (a cancel names it).
+std::string typing_frame(std::int64_t seq, std::int64_t reply_to);
 
 /// A piece of an answer being streamed: `text` belongs at byte `offset` of
 /// the answer to `reply_to`. Offsets let a client that got some pieces twice
@@ -90,11 +97,16 @@ std::string typing_frame(std::int64_t seq);
 std::string delta_frame(std::int64_t seq, std::int64_t reply_to,
                         std::size_t offset, std::string_view text);
 
-/// The assistant's answer, from its stored row.
-std::string reply_frame(std::int64_t seq, const storage::message_record& reply);
+/// The assistant's answer, from its stored row. `handoff` is set on the
+/// message that hands the session to a human (true) or back (false); it is
+/// not stored, so replays leave it out.
+std::string reply_frame(std::int64_t seq, const storage::message_record& reply,
+                        std::optional<bool> handoff = std::nullopt);
 
+/// `client_id` names the refused message, if it had an id.
 std::string error_frame_text(std::int64_t seq, std::string_view code,
-                             std::string_view message);
+                             std::string_view message,
+                             std::string_view client_id = {});
 
 /// A message refused by a limit: not stored, to be sent again (with the
 /// same `client_id`, which the frame names if the message had one) after

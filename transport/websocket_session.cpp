@@ -239,7 +239,8 @@ void basic_websocket_session<NextLayer>::on_read(boost::system::error_code ec, s
   } else {
     auto& err = std::get<protocol::error_frame>(frame);
     caf::anon_send(session_, protocol_error{std::move(err.code),
-                                            std::move(err.message), 0, {}});
+                                            std::move(err.message), 0,
+                                            std::move(err.client_id)});
   }
   forwarded();
 }

@@ -35,6 +35,7 @@ TEST_F(session_actor_test, a_new_socket_gets_a_new_session) {
   const auto& greeting = conn->frames[0];
   EXPECT_EQ(greeting["seq"], 1);
   EXPECT_EQ(greeting["resumed"], false);
+  EXPECT_EQ(greeting["status"], "active");
   auto token = greeting["resume_token"].get<std::string>();
   EXPECT_EQ(token.size(), 64u);
   EXPECT_TRUE(conn->bound);
@@ -71,7 +72,11 @@ TEST_F(session_actor_test, ack_follows_the_commit_and_precedes_the_answer) {
   auto ack = conn->frames[1];
   auto reply = conn->frames[3];
   EXPECT_EQ(ack["id"], "c1");
+  // Typing names the message being answered: a Stop button can cancel it
+  // before anything is streamed.
+  EXPECT_EQ(conn->frames[2]["reply_to"], ack["message_id"]);
   EXPECT_EQ(reply["reply_to"], ack["message_id"]);
+  EXPECT_FALSE(reply.contains("handoff")) << "no change of hands";
   EXPECT_EQ(reply["role"], "assistant");
   EXPECT_EQ(reply["source"], "fallback");
   EXPECT_FALSE(reply["text"].get<std::string>().empty());
@@ -118,10 +123,49 @@ TEST_F(session_actor_test, ping_and_protocol_errors_get_frames) {
   auto conn = connect();
   caf::anon_send(conn->bound, ping_atom_v);
   caf::anon_send(conn->bound, protocol_error{"empty_message", "empty", 0, {}});
+  caf::anon_send(conn->bound,
+                 protocol_error{"message_too_long", "too long", 0, "c-9"});
   run();
-  ASSERT_EQ(conn->types(), (strings{"session", "pong", "error"}));
+  ASSERT_EQ(conn->types(), (strings{"session", "pong", "error", "error"}));
   EXPECT_EQ(conn->frames[2]["code"], "empty_message");
+  EXPECT_FALSE(conn->frames[2].contains("client_id")) << "the message had no id";
+  // A refused message with an id is named, so the page can mark it.
+  EXPECT_EQ(conn->frames[3]["code"], "message_too_long");
+  EXPECT_EQ(conn->frames[3]["client_id"], "c-9");
+  EXPECT_FALSE(conn->frames[3].contains("retry_after_ms"));
   expect_increasing(*conn);
+}
+
+/// Stands in for a database that refuses every write.
+caf::behavior failing_persistence(caf::event_based_actor*) {
+  return {
+    [](store_atom, storage::new_user_message&)
+      -> caf::result<storage::user_message_result> {
+      return make_error(errc::storage_unavailable, "disk full");
+    },
+    [](event_atom, storage::new_event&) {
+      // dropped, like an event the database cannot take
+    },
+  };
+}
+
+TEST_F(session_actor_test, a_message_that_cannot_be_stored_is_named) {
+  auto conn = connect();
+  auto working = *directory->get();
+  auto broken = working;
+  broken.persistence
+    = caf::actor_cast<persistence_actor>(sys->spawn(failing_persistence));
+  directory->set(broken);
+  say(conn, "hello", "s-1");
+  directory->set(working);
+  ASSERT_EQ(conn->types(), (strings{"session", "error"}));
+  EXPECT_EQ(conn->frames[1]["code"], "storage_unavailable");
+  EXPECT_EQ(conn->frames[1]["client_id"], "s-1");
+  caf::anon_send_exit(broken.persistence, caf::exit_reason::user_shutdown);
+  // Sent again, it is stored and answered.
+  say(conn, "hello", "s-1");
+  EXPECT_EQ(conn->of_type("ack").size(), 1u);
+  EXPECT_EQ(conn->of_type("message").size(), 1u);
 }
 
 TEST_F(session_actor_test, a_live_session_replays_what_the_client_missed) {
@@ -213,6 +257,11 @@ TEST_F(session_actor_test, an_unanswered_message_is_answered_after_resume) {
   auto replies = second->of_type("message");
   ASSERT_EQ(replies.size(), 1u) << second->frames.size();
   EXPECT_EQ(replies[0]["reply_to"], stored.message.id);
+  // The rebuilt session announces the answer it starts, after the replay
+  // and with a seq above the client's.
+  ASSERT_EQ(second->types(), (strings{"session", "typing", "message"}));
+  EXPECT_EQ(second->frames[1]["reply_to"], stored.message.id);
+  EXPECT_GT(second->frames[1]["seq"].get<std::int64_t>(), 2);
   EXPECT_GT(replies[0]["seq"].get<std::int64_t>(), 2);
   EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE reply_to = "
                   + std::to_string(stored.message.id)),
@@ -262,10 +311,52 @@ TEST_F(session_actor_test, messages_during_the_drain_are_refused_unacked) {
   ASSERT_EQ(conn->types(),
             (strings{"session", "ack", "error", "typing", "message"}));
   EXPECT_EQ(conn->frames[2]["code"], "shutting_down");
+  EXPECT_EQ(conn->frames[2]["client_id"], "during");
   EXPECT_EQ(conn->of_type("ack").at(0)["id"], "before");
   EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE client_id = 'during'"),
             0);
   EXPECT_TRUE(conn->closed);
+}
+
+TEST_F(session_actor_test, the_session_frame_and_messages_tell_who_answers) {
+  auto conn = connect();
+  auto session_id = conn->frames[0]["session_id"].get<std::int64_t>();
+  // A human agent steps in on their own: their first message takes over.
+  auto posted = ask<storage::message_record>(
+    conn->bound, agent_msg_atom_v, agent_message{session_id, "Hi, Dana here",
+                                                 "Dana"});
+  run();
+  ASSERT_TRUE(posted->value) << describe(posted->error);
+  auto taken = conn->of_type("message").at(0);
+  EXPECT_EQ(taken["source"], "agent");
+  EXPECT_EQ(taken["handoff"], true);
+  posted = ask<storage::message_record>(
+    conn->bound, agent_msg_atom_v, agent_message{session_id, "Still here",
+                                                 "Dana"});
+  run();
+  EXPECT_FALSE(conn->of_type("message").at(1).contains("handoff"))
+    << "the agent had the session already";
+  // A reloaded page (the live actor) and one after a restart (a fresh
+  // actor) both learn it from the greeting.
+  auto last_seq = conn->frames.back()["seq"].get<std::int64_t>();
+  drop(conn);
+  auto again = resume(conn, last_seq);
+  EXPECT_EQ(again->frames.at(0)["status"], "handoff");
+  drop(again);
+  advance(settings_.linger);
+  auto rebuilt = resume(conn, last_seq);
+  EXPECT_EQ(rebuilt->frames.at(0)["status"], "handoff");
+  // Released: the notice says so, and the next greeting too.
+  auto released = ask<storage::message_record>(rebuilt->bound, release_atom_v,
+                                               session_id);
+  run();
+  ASSERT_TRUE(released->value) << describe(released->error);
+  auto notice = rebuilt->of_type("message").at(0);
+  EXPECT_EQ(notice["source"], "system");
+  ASSERT_TRUE(notice.contains("handoff")) << notice.dump();
+  EXPECT_EQ(notice["handoff"], false);
+  auto back = resume(conn, notice["seq"].get<std::int64_t>());
+  EXPECT_EQ(back->frames.at(0)["status"], "active");
 }
 
 } // namespace

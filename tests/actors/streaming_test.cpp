@@ -169,14 +169,85 @@ TEST_F(streaming_test, a_resumed_client_gets_what_was_streamed_meanwhile) {
   auto second = resume(first, ack_seq);
   stream(0, "three");
   finish(0, "One two three");
+  // Typing first: the page shows the answer in the making (and can stop
+  // it) before the catch-up delta fills it in.
   ASSERT_EQ(second->types(),
-            (strings{"session", "delta", "delta", "message"}));
-  auto catch_up = second->frames[1];
+            (strings{"session", "typing", "delta", "delta", "message"}));
+  auto reply_to = first->of_type("ack").at(0)["message_id"];
+  EXPECT_EQ(second->frames[1]["reply_to"], reply_to);
+  auto catch_up = second->frames[2];
+  EXPECT_EQ(catch_up["reply_to"], reply_to);
   EXPECT_EQ(catch_up["offset"], 0);
   EXPECT_EQ(catch_up["text"], "One two ");
-  EXPECT_EQ(second->frames[2]["offset"], 8);
-  EXPECT_EQ(second->frames[2]["text"], "three");
-  EXPECT_EQ(second->frames[3]["text"], "One two three");
+  EXPECT_EQ(second->frames[3]["offset"], 8);
+  EXPECT_EQ(second->frames[3]["text"], "three");
+  EXPECT_EQ(second->frames[4]["text"], "One two three");
+  EXPECT_GT(second->frames[1]["seq"].get<std::int64_t>(), ack_seq);
+  EXPECT_GT(catch_up["seq"], second->frames[1]["seq"]);
+}
+
+TEST_F(streaming_test, a_resume_before_any_delta_still_shows_typing) {
+  auto first = connect();
+  say(first, "story please", "m1");
+  ASSERT_EQ(first->types(), (strings{"session", "ack", "typing"}));
+  auto reply_to = first->of_type("ack").at(0)["message_id"];
+  // The client saw the typing frame: a repeat needs a higher seq, or the
+  // client would drop it as seen.
+  auto last_seq = first->frames.back()["seq"].get<std::int64_t>();
+  drop(first);
+  auto second = resume(first, last_seq);
+  ASSERT_EQ(second->types(), (strings{"session", "typing"}))
+    << "typing, though nothing was streamed yet";
+  EXPECT_EQ(second->frames[1]["reply_to"], reply_to);
+  EXPECT_GT(second->frames[1]["seq"].get<std::int64_t>(), last_seq);
+  // Typing frames are live state: nothing of them is stored.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages"), 1);
+  // The Stop button names that message, and it works.
+  caf::anon_send(second->bound, cancel_atom_v, reply_to.get<std::int64_t>());
+  run();
+  ASSERT_EQ(calls->cancelled.size(), 1u);
+  auto answer = second->of_type("message").at(0);
+  EXPECT_EQ(answer["finish_reason"], "cancelled");
+  EXPECT_EQ(answer["reply_to"], reply_to);
+  // The LLM's late answer changes nothing (and delivering it lets the
+  // scripted responder go at the end of the test).
+  finish(0, "Once upon a time");
+  EXPECT_EQ(second->of_type("message").size(), 1u);
+  // A client resuming now finds nothing in the making: no typing.
+  auto third = resume(first, answer["seq"].get<std::int64_t>());
+  EXPECT_EQ(third->types(), strings{"session"});
+}
+
+TEST_F(streaming_test, the_answer_that_hands_off_says_so) {
+  auto conn = connect();
+  say(conn, "I want a human", "h1");
+  reply_result result;
+  result.text = "A human agent will take over.";
+  result.source = "fallback";
+  result.finish_reason = "completed";
+  result.has_state = true;
+  result.intent = "ESCALATE_TO_HUMAN";
+  result.session_status = "handoff";
+  caf::anon_send(scripted, std::size_t{0}, std::move(result));
+  run();
+  auto answer = conn->of_type("message").at(0);
+  EXPECT_EQ(answer["text"], "A human agent will take over.");
+  EXPECT_EQ(answer["handoff"], true);
+  // The bot is quiet now: an ack, no typing, no answer.
+  say(conn, "hello?", "h2");
+  EXPECT_EQ(conn->types(),
+            (strings{"session", "ack", "typing", "message", "ack"}));
+  EXPECT_EQ(calls->calls.size(), 1u);
+  auto last_seq = conn->frames.back()["seq"].get<std::int64_t>();
+  auto again = resume(conn, last_seq);
+  EXPECT_EQ(again->frames.at(0)["status"], "handoff");
+  // A replay comes from the database rows, which do not keep the flag: the
+  // greeting's status is what counts after a resume.
+  auto replay = resume(conn, 0);
+  auto replayed = replay->of_type("message").at(0);
+  EXPECT_EQ(replayed["id"], answer["id"]);
+  EXPECT_FALSE(replayed.contains("handoff"));
+  EXPECT_EQ(replay->frames.at(0)["status"], "handoff");
 }
 
 
@@ -203,6 +274,7 @@ TEST_F(given_up_test, a_given_up_message_is_answered_when_sent_again) {
   auto errors = conn->of_type("error");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0]["code"], "internal_error");
+  EXPECT_EQ(errors[0]["client_id"], "m1") << "names the message to send again";
   EXPECT_TRUE(conn->of_type("message").empty());
   // The client sends it again: acknowledged as before, and answered now.
   auto calls_before = calls->calls.size();

@@ -126,6 +126,8 @@ TEST_F(agent_e2e, handoff_to_a_human_and_back_over_websocket_and_rest) {
   auto session = open_session(client);
   auto handoff = send_message(client, "I want to talk to a human", "h1");
   EXPECT_TRUE(contains(handoff.reply, "human agent")) << text_of(handoff.reply);
+  // Machine-readable: the page shows its banner from this flag.
+  EXPECT_EQ(handoff.reply.value("handoff", json{}), true) << handoff.reply;
 
   // The support team sees the session waiting, with its transcript.
   auto waiting = rest().get("/api/handoffs");
@@ -153,16 +155,26 @@ TEST_F(agent_e2e, handoff_to_a_human_and_back_over_websocket_and_rest) {
   EXPECT_EQ(live["source"], "agent");
   EXPECT_EQ(live["agent_name"], "Dana");
   EXPECT_EQ(live["text"], "Hi, this is Dana. How can I help?");
+  EXPECT_FALSE(live.contains("handoff"))
+    << "the session was with a human already: " << live;
+  // A reloaded page resumes (its socket replaces the old one) and learns
+  // from the greeting alone that a human has the session.
+  ws_client reloaded;
+  auto greeting = resume_session(reloaded, session, seq_of(live));
+  ASSERT_EQ(type_of(greeting), "session") << greeting;
+  EXPECT_EQ(greeting.value("status", ""), "handoff") << greeting;
 
   // Released: the customer is told, and the bot answers again.
   auto released = rest().post(
     "/api/sessions/" + std::to_string(session.session_id) + "/release",
     json::object());
   ASSERT_TRUE(is_success(released, 200));
-  auto notice = client.read_until_type("message", frame_timeout).back();
+  auto notice = reloaded.read_until_type("message", frame_timeout).back();
   EXPECT_EQ(notice["source"], "system");
-  auto bot = send_message(client, "hi", "h3").reply;
+  EXPECT_EQ(notice.value("handoff", json{}), false) << notice;
+  auto bot = send_message(reloaded, "hi", "h3").reply;
   EXPECT_EQ(bot["source"], "fallback");
+  EXPECT_FALSE(bot.contains("handoff")) << bot;
   EXPECT_TRUE(is_success(rest().get("/api/handoffs"), 200));
   EXPECT_TRUE(rest().get("/api/handoffs").data()["items"].empty());
   // A second release has nothing to release.
@@ -186,7 +198,8 @@ TEST_F(agent_e2e, an_agent_can_reply_to_a_session_nobody_is_connected_to) {
   EXPECT_EQ(posted.data()["message"]["agent_name"], "Support agent");
   // The customer finds it on resuming.
   ws_client again;
-  resume_session(again, session, last_seq);
+  auto greeting = resume_session(again, session, last_seq);
+  EXPECT_EQ(greeting.value("status", ""), "handoff") << greeting;
   auto frames = again.read_until_type("message", frame_timeout);
   EXPECT_EQ(frames.back()["text"], "Sorry for the wait!") << dump(frames);
   EXPECT_EQ(rest()

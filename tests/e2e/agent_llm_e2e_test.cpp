@@ -190,6 +190,9 @@ TEST_P(agent_llm_e2e, asking_for_a_human_hands_the_session_off) {
   llm_activity llm;
   auto got = ask_llm(client, "I want a human", "h1", llm);
   EXPECT_TRUE(contains(got.reply, "human agent")) << dump(got.frames);
+  EXPECT_EQ(got.reply.value("handoff", json{}), true)
+    << "an LLM-routed handoff is flagged like the rules' one:\n"
+    << dump(got.frames);
   EXPECT_EQ(llm.route_calls, 1);
   EXPECT_EQ(llm.requests, 1) << "a handoff needs no answer round";
   auto waiting = rest().get("/api/handoffs");

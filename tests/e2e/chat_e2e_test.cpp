@@ -28,7 +28,14 @@ bool is_nonempty_string(const json& frame, const char* key) {
 TEST_F(chat_e2e, round_trip_orders_session_ack_typing_message) {
   start_server();
   ws_client client;
-  auto session = open_session(client);
+  client.connect(host(), port(), "/ws");
+  auto greeting = client.read_json(frame_timeout);
+  ASSERT_EQ(type_of(greeting), "session") << greeting;
+  EXPECT_EQ(greeting.value("status", ""), "active")
+    << "a new session is the bot's: " << greeting;
+  session_info session;
+  session.session_id = greeting.value("session_id", std::int64_t{0});
+  session.seq = seq_of(greeting);
   client.send_json({{"type", "message"}, {"text", "hello"}, {"id", "c-1"}});
   auto frames = client.read_until_type("message", frame_timeout);
   ASSERT_EQ(frames.size(), 3u) << "expected ack, typing, message:\n"
@@ -45,7 +52,10 @@ TEST_F(chat_e2e, round_trip_orders_session_ack_typing_message) {
   ASSERT_TRUE(ack.contains("message_id") && ack["message_id"].is_number_integer())
     << ack;
   auto message_id = ack["message_id"].get<std::int64_t>();
+  EXPECT_EQ(typing["reply_to"], message_id)
+    << "typing names the message being answered: " << typing;
   EXPECT_EQ(reply["reply_to"], message_id) << reply;
+  EXPECT_FALSE(reply.contains("handoff")) << reply;
   ASSERT_TRUE(reply.contains("id") && reply["id"].is_number_integer()) << reply;
   auto reply_id = reply["id"].get<std::int64_t>();
   EXPECT_NE(reply_id, message_id);
@@ -248,6 +258,7 @@ struct bad_input {
   std::string payload;
   bool binary;
   std::string code;
+  std::string client_id = {}; // the error names the refused message
 };
 
 TEST_F(chat_e2e, bad_input_gets_an_error_and_the_connection_stays_usable) {
@@ -282,6 +293,18 @@ TEST_F(chat_e2e, bad_input_gets_an_error_and_the_connection_stays_usable) {
        .dump(),
      false, "message_too_long"},
     {"binary frame", "hello", true, "binary_not_supported"},
+    {"text is a number, with an id",
+     R"({"type":"message","text":42,"id":"bad-1"})", false, "invalid_frame",
+     "bad-1"},
+    {"text is missing, with an id", R"({"type":"message","id":"bad-2"})",
+     false, "invalid_frame", "bad-2"},
+    {"text is empty, with an id", R"({"type":"message","text":"","id":"bad-3"})",
+     false, "empty_message", "bad-3"},
+    {"text is too long, with an integer id",
+     json{{"type", "message"}, {"text", std::string(16 * 1024 + 1, 'a')},
+          {"id", 44}}
+       .dump(),
+     false, "message_too_long", "44"},
   };
   auto last = session.seq;
   for (const auto& bad : cases) {
@@ -294,6 +317,10 @@ TEST_F(chat_e2e, bad_input_gets_an_error_and_the_connection_stays_usable) {
     EXPECT_EQ(type_of(frame), "error") << frame;
     EXPECT_EQ(frame.value("code", ""), bad.code) << frame;
     EXPECT_TRUE(is_nonempty_string(frame, "message")) << frame;
+    if (bad.client_id.empty())
+      EXPECT_FALSE(frame.contains("client_id")) << frame;
+    else
+      EXPECT_EQ(frame.value("client_id", ""), bad.client_id) << frame;
     EXPECT_GT(seq_of(frame), last) << frame;
     last = seq_of(frame);
     // Still usable, and the bad frame was not taken as a message.

@@ -121,6 +121,8 @@ TEST_F(fault_e2e, sqlite_locked_by_another_connection) {
   ASSERT_FALSE(blocked.error.is_null()) << dump(blocked.frames);
   EXPECT_EQ(blocked.error.value("code", ""), "storage_unavailable")
     << blocked.error;
+  EXPECT_EQ(blocked.error.value("client_id", ""), "lock-2")
+    << "the error names the message to send again: " << blocked.error;
   EXPECT_TRUE(is_clear_storage_error(blocked.error)) << blocked.error;
   EXPECT_LT(waited, 8s) << "a short wait for the lock, then the error";
 

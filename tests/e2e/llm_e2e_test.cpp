@@ -162,6 +162,51 @@ TEST_F(llm_e2e, cancel_stops_the_llm_and_keeps_the_text_so_far) {
             std::string{"Echo: a long story"}.size());
 }
 
+// A page reloaded while an answer is in the making shows it as typing at
+// once (with the message to stop), then the text streamed so far.
+TEST_F(llm_e2e, a_resume_mid_answer_gets_typing_then_the_text_so_far) {
+  auto port = start_mock({"--latency-ms", "1500", "--chunks", "6",
+                          "--chunk-delay-ms", "300"});
+  start_parley({"--llm-url",
+                "ws://127.0.0.1:" + std::to_string(port) + "/chat"});
+  await_llm();
+  ws_client first;
+  auto session = open_session(first);
+  first.send_json({{"type", "message"}, {"text", "a long story"}, {"id", "s"}});
+  auto frames = first.read_until_type("typing", frame_timeout);
+  ASSERT_EQ(type_of(frames.front()), "ack") << dump(frames);
+  auto message_id = frames.front()["message_id"];
+  EXPECT_EQ(frames.back()["reply_to"], message_id) << dump(frames);
+  first.close();
+  // Before the first delta (the LLM waits 1.5 s): typing anyway, with a seq
+  // the client has not seen.
+  ws_client second;
+  auto greeting = resume_session(second, session, seq_of(frames.back()));
+  ASSERT_EQ(type_of(greeting), "session") << greeting;
+  auto typing = second.read_json(frame_timeout);
+  EXPECT_EQ(type_of(typing), "typing") << typing;
+  EXPECT_EQ(typing["reply_to"], message_id) << typing;
+  EXPECT_GT(seq_of(typing), seq_of(frames.back())) << typing;
+  // After a delta: typing first, then everything streamed so far.
+  auto seen = second.read_until_type("delta", frame_timeout).back();
+  second.close();
+  ws_client third;
+  greeting = resume_session(third, session, seq_of(seen));
+  ASSERT_EQ(type_of(greeting), "session") << greeting;
+  auto rest = third.read_until_type("message", frame_timeout);
+  ASSERT_GE(rest.size(), 3u) << dump(rest);
+  EXPECT_EQ(type_of(rest[0]), "typing") << dump(rest);
+  EXPECT_EQ(rest[0]["reply_to"], message_id) << dump(rest);
+  EXPECT_GT(seq_of(rest[0]), seq_of(seen)) << dump(rest);
+  EXPECT_EQ(type_of(rest[1]), "delta") << dump(rest);
+  EXPECT_EQ(rest[1]["offset"], 0) << dump(rest);
+  const auto& reply = rest.back();
+  EXPECT_EQ(reply["text"], "Echo: a long story") << dump(rest);
+  EXPECT_EQ(streamed_text(rest), reply["text"].get<std::string>())
+    << "the catch-up and the later deltas make the whole answer:\n"
+    << dump(rest);
+}
+
 // A request the LLM refuses is sent again (LLM_MAX_RETRIES) before the
 // fallback is asked.
 TEST_F(llm_e2e, a_refused_request_is_tried_again) {

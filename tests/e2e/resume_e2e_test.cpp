@@ -27,6 +27,8 @@ void expect_resumed(const json& frame, const session_info& session) {
   EXPECT_EQ(frame.value("session_id", std::int64_t{0}), session.session_id)
     << frame;
   EXPECT_EQ(frame.value("resumed", false), true) << frame;
+  EXPECT_EQ(frame.value("status", ""), "active")
+    << "no human was asked for: " << frame;
 }
 
 // A replayed frame carries the same values as the original.

@@ -258,6 +258,53 @@ TEST(protocol_write, delta_frame) {
   EXPECT_EQ(frame["text"], "wörld");
 }
 
+TEST(protocol_parse, refusals_of_a_message_name_its_id) {
+  // The page marks the refused message from the error frame alone.
+  auto err = as_error(
+    parse_client_frame(R"({"type":"message","text":"","id":"c-1"})", limit));
+  EXPECT_EQ(err.code, codes::empty_message);
+  EXPECT_EQ(err.client_id, "c-1");
+  err = as_error(parse_client_frame(
+    json{{"type", "message"}, {"text", std::string(17, 'a')}, {"id", 7}}
+      .dump(),
+    limit));
+  EXPECT_EQ(err.code, codes::message_too_long);
+  EXPECT_EQ(err.client_id, "7") << "integer ids as their decimal text";
+  err = as_error(
+    parse_client_frame(R"({"type":"message","text":5,"id":"c-2"})", limit));
+  EXPECT_EQ(err.code, codes::invalid_frame);
+  EXPECT_EQ(err.client_id, "c-2");
+  err = as_error(
+    parse_client_frame(R"({"type":"message","id":"c-3"})", limit));
+  EXPECT_EQ(err.code, codes::invalid_frame);
+  EXPECT_EQ(err.client_id, "c-3");
+  err = as_error(parse_client_frame(
+    R"({"type":"message","text":"a\u0000b","id":"c-4"})", limit));
+  EXPECT_EQ(err.code, codes::invalid_frame);
+  EXPECT_EQ(err.client_id, "c-4");
+  // No id, or none that could be read: nothing to name.
+  EXPECT_TRUE(as_error(parse_client_frame(R"({"type":"message","text":""})",
+                                          limit))
+                .client_id.empty());
+  EXPECT_TRUE(as_error(parse_client_frame("   ", limit)).client_id.empty());
+  EXPECT_TRUE(as_error(parse_client_frame(
+                         R"({"type":"message","text":"","id":true})", limit))
+                .client_id.empty());
+  EXPECT_TRUE(
+    as_error(parse_client_frame(
+               json{{"type", "message"},
+                    {"text", "a"},
+                    {"id", std::string(max_client_id_bytes + 1, 'x')}}
+                 .dump(),
+               limit))
+      .client_id.empty());
+  EXPECT_TRUE(as_error(parse_client_frame(
+                         R"({"type":"message","text":"a","id":"x\u0000"})",
+                         limit))
+                .client_id.empty())
+    << "an id with a NUL is refused itself, not echoed";
+}
+
 TEST(protocol_parse, nul_characters_are_refused) {
   // As a JSON escape and as a raw byte in a plain-text frame.
   EXPECT_EQ(code_of(R"({"type":"message","text":"a\u0000b"})"),
@@ -273,13 +320,18 @@ TEST(protocol_parse, nul_characters_are_refused) {
 // -- server frames ------------------------------------------------------------
 
 TEST(protocol_write, session_frame) {
-  auto doc = json::parse(session_frame(1, 77, "tok-abc", true));
+  auto doc = json::parse(session_frame(1, 77, "tok-abc", true, false));
   EXPECT_EQ(doc, (json{{"type", "session"},
                        {"seq", 1},
                        {"session_id", 77},
                        {"resume_token", "tok-abc"},
-                       {"resumed", true}}));
-  EXPECT_EQ(json::parse(session_frame(0, 1, "t", false))["resumed"], false);
+                       {"resumed", true},
+                       {"status", "active"}}));
+  EXPECT_EQ(json::parse(session_frame(0, 1, "t", false, false))["resumed"],
+            false);
+  // A reloaded page learns that a human agent has the session.
+  EXPECT_EQ(json::parse(session_frame(0, 1, "t", true, true))["status"],
+            "handoff");
 }
 
 TEST(protocol_write, ack_frame) {
@@ -313,8 +365,8 @@ TEST(protocol_write, replayed_ack_frame_carries_the_text) {
 }
 
 TEST(protocol_write, typing_and_pong_frames) {
-  EXPECT_EQ(json::parse(typing_frame(5)),
-            (json{{"type", "typing"}, {"seq", 5}}));
+  EXPECT_EQ(json::parse(typing_frame(5, 42)),
+            (json{{"type", "typing"}, {"seq", 5}, {"reply_to", 42}}));
   EXPECT_EQ(json::parse(pong_frame(6)), (json{{"type", "pong"}, {"seq", 6}}));
 }
 
@@ -355,6 +407,22 @@ TEST(protocol_write, reply_frame_null_reply_to_and_no_finish_reason) {
   EXPECT_FALSE(doc.contains("finish_reason"));
   EXPECT_EQ(doc["role"], "agent");
   EXPECT_EQ(doc["tokens_used"], 0);
+  EXPECT_FALSE(doc.contains("handoff")) << "only on a change of hands";
+}
+
+TEST(protocol_write, reply_frame_says_when_the_session_changes_hands) {
+  storage::message_record r;
+  r.id = 5;
+  r.role = "assistant";
+  r.content = "A human agent will be with you shortly.";
+  r.source = "fallback";
+  auto taken = json::parse(reply_frame(3, r, true));
+  EXPECT_EQ(taken["handoff"], true);
+  EXPECT_EQ(taken["text"], r.content);
+  r.source = "system";
+  auto released = json::parse(reply_frame(4, r, false));
+  ASSERT_TRUE(released.contains("handoff"));
+  EXPECT_EQ(released["handoff"], false);
 }
 
 TEST(protocol_write, error_frame_text) {
@@ -364,6 +432,13 @@ TEST(protocol_write, error_frame_text) {
                        {"seq", 11},
                        {"code", "message_too_long"},
                        {"message", "too long"}}));
+  auto named = json::parse(
+    error_frame_text(12, codes::storage_unavailable, "not saved", "c-5"));
+  EXPECT_EQ(named, (json{{"type", "error"},
+                         {"seq", 12},
+                         {"code", "storage_unavailable"},
+                         {"message", "not saved"},
+                         {"client_id", "c-5"}}));
 }
 
 TEST(protocol_write, utf8_survives_and_invalid_bytes_never_throw) {
@@ -379,7 +454,7 @@ TEST(protocol_write, utf8_survives_and_invalid_bytes_never_throw) {
   EXPECT_NO_THROW(json::parse(text));
   ASSERT_NO_THROW(text = ack_frame(1, "\xFE", 1));
   EXPECT_NO_THROW(json::parse(text));
-  ASSERT_NO_THROW(text = session_frame(1, 1, "\x80", false));
+  ASSERT_NO_THROW(text = session_frame(1, 1, "\x80", false, false));
   EXPECT_NO_THROW(json::parse(text));
 }
 
