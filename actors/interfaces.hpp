@@ -31,7 +31,12 @@ using session_actor = caf::typed_actor<
   // conversation back to the bot. Both answer with the stored message.
   caf::replies_to<agent_msg_atom, agent_message>::with<
     storage::message_record>,
-  caf::replies_to<release_atom, std::int64_t>::with<storage::message_record>>;
+  caf::replies_to<release_atom, std::int64_t>::with<storage::message_record>,
+  // From the support team (REST): the session is set to this status
+  // ("active", "inactive"). A handoff ends with it: answers with the notice
+  // stored for the customer, or a record with id 0 when there was none.
+  caf::replies_to<status_atom, std::int64_t, std::string>::with<
+    storage::message_record>>;
 
 /// Owns the database; answers each request after its transaction commits.
 using persistence_actor = caf::typed_actor<
@@ -140,6 +145,8 @@ using session_registry_actor = caf::typed_actor<
   caf::replies_to<agent_msg_atom, agent_message>::with<
     storage::message_record>,
   caf::replies_to<release_atom, std::int64_t>::with<storage::message_record>,
+  caf::replies_to<status_atom, std::int64_t, std::string>::with<
+    storage::message_record>,
   caf::reacts_to<remove_atom, std::int64_t>>;
 
 /// Owns the long-lived actors and restarts them when they die.

@@ -308,7 +308,7 @@ typename Inspector::result_type inspect(Inspector& f, new_session& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_user_message& x) {
   return f(caf::meta::type_name("new_user_message"), x.session_id, x.user_id,
-           x.client_id, x.content, x.message_type, x.seq);
+           x.client_id, x.content, x.message_type, x.seq, x.session_title);
 }
 
 template <class Inspector>

@@ -11,6 +11,7 @@
 #include "actors/errors.hpp"
 #include "actors/fallback_replies.hpp"
 #include "actors/resume_token.hpp"
+#include "actors/session_title.hpp"
 #include "config/logging.hpp"
 #include "transport/protocol.hpp"
 
@@ -434,6 +435,9 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
   row.session_id = st.chat.session_id;
   row.user_id = user_id != 0 ? user_id : st.chat.user_id;
   row.client_id = client_id;
+  // Sessions opened over the WebSocket have no title: their first message
+  // gives them one (the database keeps a title it has).
+  row.session_title = title_from_message(text);
   row.content = std::move(text);
   row.message_type = message_type.empty() ? "text" : std::move(message_type);
   // While a human agent has the conversation, messages are for them: stored
@@ -530,7 +534,8 @@ void post_staff_message(self_pointer self, storage::new_assistant_message row,
   row.user_id = st.chat.user_id;
   row.finish_reason = "completed";
   row.seq = seq;
-  if (handoff_after != st.chat.handoff)
+  // The caller may name the status a handoff ends in (closing: inactive).
+  if (handoff_after != st.chat.handoff && row.session_status.empty())
     row.session_status = handoff_after ? "handoff" : "active";
   // Whatever the bot was asking for is moot once a person stepped in.
   chat_state cleared;
@@ -596,6 +601,27 @@ void release_to_bot(self_pointer self, message_promise waiter) {
   row.role = "assistant";
   row.source = "system";
   row.content = st.settings.released_text;
+  post_staff_message(self, std::move(row), false, std::move(waiter));
+}
+
+/// The support team set the session's status (PUT /api/sessions/{id}).
+/// While a human has the session, that ends the handoff as a release does:
+/// the customer is told and the bot answers again (a closed session becomes
+/// active with the customer's next message). The notice and the new status
+/// commit together. Otherwise there is nothing to do here: the status is
+/// the database's business, and an empty record says so.
+void set_status(self_pointer self, const std::string& status,
+                message_promise waiter) {
+  auto& st = self->state;
+  if (!st.chat.handoff || status == "handoff") {
+    waiter.deliver(storage::message_record{});
+    return;
+  }
+  storage::new_assistant_message row;
+  row.role = "assistant";
+  row.source = "system";
+  row.content = st.settings.released_text;
+  row.session_status = status;
   post_staff_message(self, std::move(row), false, std::move(waiter));
 }
 
@@ -950,6 +976,17 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       when_loaded(
         self, session_id,
         [self, waiter]() mutable { release_to_bot(self, waiter); },
+        [waiter](const caf::error& err) mutable { waiter.deliver(err); });
+      return waiter;
+    },
+    [self](status_atom, std::int64_t session_id,
+           std::string& status) -> caf::result<storage::message_record> {
+      auto waiter = self->make_response_promise<storage::message_record>();
+      when_loaded(
+        self, session_id,
+        [self, status = std::move(status), waiter]() mutable {
+          set_status(self, status, waiter);
+        },
         [waiter](const caf::error& err) mutable { waiter.deliver(err); });
       return waiter;
     },

@@ -130,6 +130,13 @@ session_registry_fun(self_pointer self,
       return self->delegate(session_for(self, session_id), release_atom_v,
                             session_id);
     },
+    [self](status_atom, std::int64_t session_id,
+           std::string& status) -> caf::result<storage::message_record> {
+      if (self->state.draining)
+        return draining_error();
+      return self->delegate(session_for(self, session_id), status_atom_v,
+                            session_id, std::move(status));
+    },
     [self](remove_atom, std::int64_t session_id) {
       // The session was deleted: its actor (and socket) must not go on.
       auto& st = self->state;

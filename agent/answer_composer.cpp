@@ -1,6 +1,9 @@
 #include "agent/answer_composer.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
+#include <vector>
 
 namespace parley::agent {
 
@@ -34,6 +37,26 @@ std::string items_of(const json& order) {
                                                : quantity + " × " + name;
   }
   return out;
+}
+
+bool same_ignoring_case(const std::string& a, const std::string& b) {
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x))
+                     == std::tolower(static_cast<unsigned char>(y));
+            });
+}
+
+/// A match as people name it: "Title › Section", or just the title for a
+/// document's introduction, whose heading is the title again.
+std::string label_of(const json& match) {
+  auto title = text_of(match, "title");
+  auto section = text_of(match, "section");
+  if (section.empty() || same_ignoring_case(section, title))
+    return title;
+  if (title.empty())
+    return section;
+  return title + " › " + section;
 }
 
 } // namespace
@@ -105,20 +128,32 @@ std::string answer_composer::knowledge_answer(const json& result,
   if (score < rules_->settings.knowledge_min_score)
     return reply("knowledge_none");
   found = true;
-  auto text = fill_template(reply("knowledge_answer"),
-                            {{"title", text_of(best, "title")},
-                             {"section", text_of(best, "section")},
+  auto title = text_of(best, "title");
+  auto section = text_of(best, "section");
+  // An introduction is headed by its title: name it once.
+  auto key = "knowledge_answer";
+  if (same_ignoring_case(section, title)
+      && !reply("knowledge_answer_title").empty())
+    key = "knowledge_answer_title";
+  auto text = fill_template(reply(key),
+                            {{"title", title},
+                             {"section", section},
                              {"content", text_of(best, "content")},
                              {"source", text_of(best, "source")}});
-  // Other good matches from other documents, as pointers.
+  // The other good matches, as pointers: each once, and not the one quoted.
+  std::vector<std::string> listed{label_of(best)};
   std::string others;
   for (std::size_t i = 1; i < matches->size(); ++i) {
     const auto& m = (*matches)[i];
     if (m.value("score", 0.0) < rules_->settings.knowledge_min_score)
       continue;
+    auto label = label_of(m);
+    if (std::find(listed.begin(), listed.end(), label) != listed.end())
+      continue;
+    listed.push_back(label);
     if (!others.empty())
       others += ", ";
-    others += text_of(m, "title") + " › " + text_of(m, "section");
+    others += label;
   }
   if (!others.empty() && !reply("knowledge_more").empty())
     text += "\n\n" + fill_template(reply("knowledge_more"),

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "agent/excerpt.hpp"
 #include "agent/plural_stemmer.hpp"
 #include "agent/utf8_text.hpp"
 
@@ -196,7 +197,7 @@ search_result knowledge_index::search(std::string_view query,
     const auto& entry = sections_[hits[i]];
     result.matches.push_back(
       {entry.source, entry.title, entry.heading,
-       truncate_utf8(entry.content, max_content_chars), scores[hits[i]]});
+       cut_excerpt(entry.content, max_content_chars), scores[hits[i]]});
   }
   return result;
 }

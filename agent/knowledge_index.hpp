@@ -63,7 +63,8 @@ public:
   /// The range a caller should accept for top_k (clamping is its job).
   static constexpr std::size_t min_top_k = 1;
   static constexpr std::size_t max_top_k = 5;
-  /// Longer section texts are cut (at a word boundary) and get "...".
+  /// Longer section texts are cut by cut_excerpt (at a sentence end where
+  /// possible, never inside Markdown) and end with "…".
   static constexpr std::size_t max_content_chars = 700;
 
   knowledge_index();

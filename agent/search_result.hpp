@@ -13,7 +13,7 @@ struct knowledge_match {
   std::string source;  // the file's path relative to the knowledge folder
   std::string title;   // the document's title
   std::string section; // the section's heading
-  std::string content; // the section's text, cut to 700 characters + "..."
+  std::string content; // the section's text, cut_excerpt to 700 characters
   double score = 0;    // BM25 score, higher is better
 };
 

@@ -24,11 +24,6 @@ bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
-         || c == '\v';
-}
-
 } // namespace
 
 std::optional<std::size_t> find_invalid_utf8(std::string_view text) {
@@ -64,44 +59,6 @@ std::size_t utf8_length(std::string_view text) {
     if (!is_continuation(c))
       ++count;
   return count;
-}
-
-std::string truncate_utf8(std::string_view text, std::size_t max_chars,
-                          std::size_t word_slack) {
-  // Find the byte offset where code point number max_chars begins; reaching
-  // the end first means nothing has to be cut.
-  std::size_t cut = 0;
-  std::size_t chars = 0;
-  while (cut < text.size()) {
-    if (!is_continuation(text[cut])) {
-      if (chars == max_chars)
-        break;
-      ++chars;
-    }
-    ++cut;
-  }
-  if (cut >= text.size())
-    return std::string{text};
-  // Back off to a word boundary, unless the cut already sits on one or the
-  // last word is so long that backing off would lose too much.
-  if (!is_space(text[cut])) {
-    std::size_t pos = cut;
-    std::size_t stepped = 0;
-    while (pos > 0 && stepped < word_slack) {
-      --pos;
-      if (is_space(text[pos])) {
-        cut = pos;
-        break;
-      }
-      if (!is_continuation(text[pos]))
-        ++stepped;
-    }
-  }
-  while (cut > 0 && is_space(text[cut - 1]))
-    --cut;
-  std::string result{text.substr(0, cut)};
-  result += "...";
-  return result;
 }
 
 } // namespace parley::agent

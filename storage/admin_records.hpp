@@ -74,7 +74,7 @@ struct session_listing {
 struct session_query {
   page_request page;
   std::int64_t user_id = 0; // 0 = every user
-  std::string status;       // "active", "inactive" or "all"
+  std::string status;       // "active", "inactive", "handoff" or "all"
 };
 
 struct session_page {

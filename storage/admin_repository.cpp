@@ -655,7 +655,7 @@ user_record admin_repository::find_user(std::int64_t id) {
     stmts_->recover();
     auto result = stmts_->fetch_user(id);
     if (!result)
-      throw_not_found("find_user", "user with id", std::to_string(id));
+      throw_not_found("find_user", "user", std::to_string(id));
     return std::move(*result);
   } catch (...) {
     stmts_->fail("find_user");
@@ -741,7 +741,7 @@ user_record admin_repository::update_user(std::int64_t id,
     own_transaction trans{db_};
     auto found = s.fetch_user(id);
     if (!found)
-      throw_not_found(op, "user with id", std::to_string(id));
+      throw_not_found(op, "user", std::to_string(id));
     auto result = std::move(*found);
     if (patch.set_email && patch.email != result.email) {
       if (s.fetch_user_by_email(patch.email))
@@ -793,7 +793,7 @@ void admin_repository::remove_user(std::int64_t id) {
     s.detach_sessions();
     s.detach_messages();
     if (s.delete_user() == 0)
-      throw_not_found("remove_user", "user with id", std::to_string(id));
+      throw_not_found("remove_user", "user", std::to_string(id));
     trans.commit();
   } catch (...) {
     stmts_->fail("remove_user");

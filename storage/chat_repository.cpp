@@ -94,10 +94,14 @@ struct chat_repository::statements : statement_cache {
   std::unique_ptr<soci::statement> count_st;
   std::unique_ptr<soci::statement> latest_event_st;
   std::unique_ptr<soci::statement> set_status_st;
+  std::unique_ptr<soci::statement> touch_session_st;
 
   column<std::string> payload_out;
   std::string status_in;
   std::string updated_at_in;
+  std::string title_in;
+  int reopen = 0;
+  int fill_title = 0;
 
   /// Inserts `message_in` and returns its id.
   long long insert_message() {
@@ -272,6 +276,32 @@ struct chat_repository::statements : statement_cache {
                     });
   }
 
+  // Every stored message moves the session's updated_at (the admin lists
+  // order by it). A customer's message also reopens an inactive session and
+  // names an untitled one; nobody else's does.
+  void touch_session(std::int64_t id, const std::string& at, bool by_customer,
+                     const std::string& title) {
+    auto& st = prepared(
+      touch_session_st,
+      "UPDATE chat_sessions SET updated_at = :updated_at, status = CASE WHEN "
+      ":reopen = 1 AND status = 'inactive' THEN 'active' ELSE status END, "
+      "title = CASE WHEN :fill_title = 1 AND (title IS NULL OR title = '') "
+      "THEN :title ELSE title END WHERE id = :session_id",
+      [this](soci::statement& stmt) {
+        stmt.exchange(soci::use(updated_at_in));
+        stmt.exchange(soci::use(reopen));
+        stmt.exchange(soci::use(fill_title));
+        stmt.exchange(soci::use(title_in));
+        stmt.exchange(soci::use(session_id));
+      });
+    session_id = id;
+    updated_at_in = at;
+    reopen = by_customer ? 1 : 0;
+    fill_title = by_customer && !title.empty() ? 1 : 0;
+    title_in = title;
+    st.execute(true);
+  }
+
   soci::statement& max_seq() {
     return prepared(max_seq_st,
                     "SELECT COALESCE(MAX(seq), 0) FROM messages"
@@ -374,6 +404,8 @@ chat_repository::store_user_message(const new_user_message& request) {
     check_length("store_user_message", "client_id", request.client_id, 128);
     check_length("store_user_message", "message_type", request.message_type,
                  32);
+    check_length("store_user_message", "session_title", request.session_title,
+                 255);
     auto& s = *st_;
     user_message_result result;
     s.session_id = request.session_id;
@@ -395,6 +427,7 @@ chat_repository::store_user_message(const new_user_message& request) {
       });
       return result;
     }
+    own_transaction trans{db_};
     auto& msg = result.message;
     msg.session_id = request.session_id;
     msg.user_id = request.user_id;
@@ -423,6 +456,9 @@ chat_repository::store_user_message(const new_user_message& request) {
     row.created_at.set(msg.created_at);
     row.author.set_or_null(std::string{});
     msg.id = s.insert_message();
+    s.touch_session(msg.session_id, msg.created_at, true,
+                    request.session_title);
+    trans.commit();
     return result;
   } catch (...) {
     st_->fail("store_user_message");
@@ -487,6 +523,7 @@ chat_repository::store_assistant_message(const new_assistant_message& request) {
     result.author = request.author;
     row.author.set_or_null(result.author);
     result.id = s.insert_message();
+    s.touch_session(result.session_id, result.created_at, false, {});
     if (!request.agent_state.empty())
       add_event(new_event{request.session_id, "agent_state",
                           request.agent_state});

@@ -15,7 +15,7 @@ struct session_record {
   std::int64_t id = 0;
   std::int64_t user_id = 0;
   std::string title;
-  std::string status;            // "active", "inactive", later "handoff"
+  std::string status;            // "active", "inactive" or "handoff"
   std::string channel;           // "websocket", "rest"
   std::string resume_token_hash; // hex SHA-256 of the resume token
   std::string created_at;
@@ -57,6 +57,9 @@ struct new_user_message {
   std::string message_type;   // defaults to "text" when empty; "to_agent"
                               // while a human has the session: no bot answer
   std::int64_t seq = 0;       // seq of the ack frame that will announce it
+  /// The title the session takes from this message if it has none yet
+  /// (sessions opened over the WebSocket start without one); empty: none.
+  std::string session_title;
 };
 
 /// Outcome of storing a user message. When the client id was seen before in

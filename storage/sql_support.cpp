@@ -142,15 +142,15 @@ void throw_constraint(const char*, const std::string& what) {
   throw storage_error(storage_errc::constraint, what);
 }
 
-void throw_not_found(const char* operation, const char* what,
-                     const std::string& key) {
+void throw_not_found(const char*, const char* what, const std::string& key) {
+  // The message reaches API clients (404) as it is: "no session 7", the
+  // same from every operation, and never the name of the function.
   throw storage_error(storage_errc::not_found,
-                      std::string{operation} + ": no " + what + " " + key);
+                      std::string{"no "} + what + " " + key);
 }
 
 void throw_unknown_session(const char* operation, std::int64_t session_id) {
-  throw_not_found(operation, "chat session with id",
-                  std::to_string(session_id));
+  throw_not_found(operation, "session", std::to_string(session_id));
 }
 
 void check_length(const char* operation, const char* column,

@@ -238,12 +238,17 @@ private:
 
 // -- input checks and errors --------------------------------------------------
 
+// Their messages are for API clients (409, 404): they say what is wrong,
+// never which function noticed (`operation` documents the call site).
+
 [[noreturn]] void throw_constraint(const char* operation,
                                    const std::string& what);
 
+/// "no user 7", "no setting theme".
 [[noreturn]] void throw_not_found(const char* operation, const char* what,
                                   const std::string& key);
 
+/// "no session 7", from every operation alike.
 [[noreturn]] void throw_unknown_session(const char* operation,
                                         std::int64_t session_id);
 

@@ -6,6 +6,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/resume_token.hpp"
+#include "actors/session_title.hpp"
 #include "config/logging.hpp"
 #include "storage/chat_repository.hpp"
 #include "transport/rest_json.hpp"
@@ -81,21 +82,6 @@ rest_response json_text(const std::string& text) {
   if (doc.is_discarded())
     return failure(500, "internal error");
   return ok(std::move(doc));
-}
-
-/// Cuts text to at most `max` bytes without splitting a UTF-8 character.
-std::string utf8_prefix(const std::string& text, std::size_t max) {
-  if (text.size() <= max)
-    return text;
-  auto end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
-    --end;
-  return text.substr(0, end);
-}
-
-std::string session_title(const std::string& message) {
-  auto line = message.substr(0, message.find('\n'));
-  return utf8_prefix(line, 60);
 }
 
 json exchange_json(const chat_exchange& exchange) {
@@ -207,7 +193,7 @@ void chat_send(server_context& ctx, rest::chat_send request,
           auto token = make_resume_token();
           storage::new_session session;
           session.user_id = user.id;
-          session.title = session_title(request.message);
+          session.title = title_from_message(request.message);
           session.channel = "rest";
           session.resume_token_hash = hash_resume_token(token);
           auto user_id = user.id;
@@ -253,6 +239,43 @@ void create_session(server_context& ctx, rest::session_create request,
                 reply(ok(std::move(data), 201));
               },
               [=](caf::error& err) { reply(from_error(err)); });
+        },
+        [=](caf::error& err) { reply(from_error(err)); });
+  });
+}
+
+/// PUT /api/sessions/{id}. A new status for a handed-off session goes to
+/// the session's actor first: it ends the handoff (telling the customer;
+/// the live actor learns it, as with a release). Then the row is updated
+/// and answered with. Other sessions need no actor.
+void update_session(server_context& ctx, std::int64_t id,
+                    storage::session_patch patch, rest_reply reply) {
+  auto svc = ctx.directory->get();
+  auto timeout = ctx.limits.actor_timeout;
+  ctx.system.spawn([=](caf::event_based_actor* self) {
+    auto update = [=] {
+      self
+        ->request(svc->persistence, timeout, sessions_atom_v, update_atom_v,
+                  id, patch)
+        .then(
+          [=](storage::session_listing& listing) {
+            reply(ok(rest::session_json(listing)));
+          },
+          [=](caf::error& err) { reply(from_error(err)); });
+    };
+    if (!patch.set_status)
+      return update();
+    self->request(svc->persistence, timeout, sessions_atom_v, find_atom_v, id,
+                  false)
+      .then(
+        [=](storage::session_details& found) {
+          if (found.listing.session.status != "handoff")
+            return update();
+          self
+            ->request(svc->registry, timeout, status_atom_v, id,
+                      patch.status)
+            .then([=](storage::message_record&) { update(); },
+                  [=](caf::error& err) { reply(from_error(err)); });
         },
         [=](caf::error& err) { reply(from_error(err)); });
   });
@@ -463,12 +486,8 @@ void serve_rest(server_context& ctx, const rest_match& match,
       auto request = rest::parse_session_patch(*json_body);
       if (invalid(request, reply))
         return;
-      return ask_store<storage::session_listing>(
-        ctx, reply,
-        [](const storage::session_listing& listing) {
-          return ok(rest::session_json(listing));
-        },
-        sessions_atom_v, update_atom_v, id, request.value);
+      return update_session(ctx, id, std::move(request.value),
+                            std::move(reply));
     }
     case e::delete_session: {
       auto registry = ctx.directory->get()->registry;

@@ -359,5 +359,49 @@ TEST_F(session_actor_test, the_session_frame_and_messages_tell_who_answers) {
   EXPECT_EQ(back->frames.at(0)["status"], "active");
 }
 
+TEST_F(session_actor_test, closing_a_handed_off_session_ends_the_handoff) {
+  auto conn = connect();
+  auto session_id = conn->frames[0]["session_id"].get<std::int64_t>();
+  auto posted = ask<storage::message_record>(
+    conn->bound, agent_msg_atom_v, agent_message{session_id, "Hi", "Dana"});
+  run();
+  ASSERT_TRUE(posted->value) << describe(posted->error);
+  // The support team closes it: the customer is told, in the same commit
+  // as the new status.
+  auto closed = ask<storage::message_record>(conn->bound, status_atom_v,
+                                             session_id,
+                                             std::string{"inactive"});
+  run();
+  ASSERT_TRUE(closed->value) << describe(closed->error);
+  EXPECT_NE(closed->value->id, 0);
+  EXPECT_EQ(closed->value->source, "system");
+  auto notice = conn->of_type("message").back();
+  EXPECT_EQ(notice["source"], "system");
+  EXPECT_EQ(notice["handoff"], false);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM chat_sessions WHERE status = "
+                  "'inactive'"),
+            1);
+  // The live actor knows: the customer's next message is answered by the
+  // bot, and reopens the session.
+  say(conn, "hello again", "c2");
+  EXPECT_EQ(conn->of_type("typing").size(), 1u);
+  EXPECT_EQ(conn->types().back(), "message");
+  EXPECT_EQ(conn->of_type("message").back()["source"], "fallback");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE message_type = "
+                  "'to_agent'"),
+            0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM chat_sessions WHERE status = "
+                  "'active'"),
+            1);
+  // Without a handoff a status change is the database's alone.
+  auto again = ask<storage::message_record>(conn->bound, status_atom_v,
+                                            session_id,
+                                            std::string{"inactive"});
+  run();
+  ASSERT_TRUE(again->value) << describe(again->error);
+  EXPECT_EQ(again->value->id, 0);
+  EXPECT_EQ(conn->of_type("message").size(), 3u);
+}
+
 } // namespace
 } // namespace parley::test

@@ -72,6 +72,53 @@ TEST_F(answer_composer_test, knowledge_answers_quote_the_best_section) {
   EXPECT_EQ(text.find("Weak"), std::string::npos) << text;
 }
 
+TEST_F(answer_composer_test, related_entries_are_named_once_and_never_twice) {
+  // An introduction's heading is its document's title: named once, and
+  // listed once though two files and two ranks have it; the quoted section
+  // is not listed again.
+  auto match = [](const char* source, const char* title, const char* section,
+                  double score) {
+    return json{{"source", source},
+                {"title", title},
+                {"section", section},
+                {"content", "Text."},
+                {"score", score}};
+  };
+  json result{
+    {"matches",
+     {match("returns.md", "Returns and Refunds", "Return policy", 7.5),
+      match("returns.md", "Returns and Refunds", "Returns and Refunds", 3.0),
+      match("copy/returns.md", "Returns and Refunds", "returns and refunds",
+            2.5),
+      match("old/returns.md", "Returns and Refunds", "Return policy", 2.0),
+      match("shipping.md", "Shipping", "Return shipping", 1.5)}}};
+  bool found = false;
+  auto text = composer.knowledge_answer(result, found);
+  ASSERT_TRUE(found);
+  EXPECT_NE(text.find("**Returns and Refunds** (Return policy)"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("Related: Returns and Refunds, Shipping › Return "
+                      "shipping."),
+            std::string::npos)
+    << text;
+  EXPECT_EQ(text.find("Refunds › "), std::string::npos) << text;
+}
+
+TEST_F(answer_composer_test, an_introduction_is_quoted_under_its_title_alone) {
+  json result{{"matches",
+               {{{"source", "returns.md"},
+                 {"title", "Returns and Refunds"},
+                 {"section", "Returns and Refunds"},
+                 {"content", "Changed your mind?"},
+                 {"score", 4.0}}}}};
+  bool found = false;
+  auto text = composer.knowledge_answer(result, found);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(text, "Here's what I found in **Returns and Refunds**:\n\n"
+                  "Changed your mind?");
+}
+
 TEST_F(answer_composer_test, weak_or_no_matches_say_so) {
   bool found = true;
   auto none = composer.knowledge_answer({{"matches", json::array()}}, found);

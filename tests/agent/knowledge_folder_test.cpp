@@ -62,6 +62,24 @@ TEST_F(sample_knowledge, return_policy_question_finds_the_return_policy) {
   EXPECT_NO_THROW(nlohmann::json(result).dump());
 }
 
+TEST_F(sample_knowledge, a_long_section_is_cut_after_a_whole_sentence) {
+  // "Return policy" is longer than 700 characters; its last sentence ("If
+  // your return is late because of a carrier delay, contact us and we'll
+  // sort it out.") does not fit and is left out whole, not cut mid-way
+  // ("...contact us and we'll...").
+  auto result = base_->search("what is your return policy?", 1);
+  ASSERT_FALSE(result.matches.empty());
+  const auto& content = result.matches[0].content;
+  EXPECT_EQ(content.find("contact us"), std::string::npos) << content;
+  EXPECT_EQ(content.find("..."), std::string::npos) << content;
+  const std::string end = "shown in your tracking\ninformation. \xE2\x80\xA6";
+  ASSERT_GE(content.size(), end.size());
+  EXPECT_EQ(content.substr(content.size() - end.size()), end) << content;
+  // The bold text it quotes is whole.
+  EXPECT_NE(content.find("**30 days of delivery**"), std::string::npos)
+    << content;
+}
+
 TEST_F(sample_knowledge, customer_questions_hit_the_right_section) {
   std::vector<std::pair<std::string, std::string>> expected{
     {"How long does shipping take?",

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/excerpt.hpp"
 #include "agent/knowledge_base.hpp"
 #include "agent/utf8_text.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -281,10 +282,12 @@ TEST(knowledge_index, long_content_is_cut_at_700_characters) {
       EXPECT_EQ(match.content, short_text);
       continue;
     }
+    // No sentence end in it: cut at a word boundary, with "…".
     const auto& content = match.content;
-    ASSERT_GE(content.size(), 3u);
-    EXPECT_EQ(content.substr(content.size() - 3), "...");
-    auto kept = content.substr(0, content.size() - 3);
+    const std::string ellipsis{excerpt_ellipsis};
+    ASSERT_GE(content.size(), ellipsis.size());
+    EXPECT_EQ(content.substr(content.size() - ellipsis.size()), ellipsis);
+    auto kept = content.substr(0, content.size() - ellipsis.size());
     EXPECT_LE(utf8_length(kept), knowledge_index::max_content_chars);
     EXPECT_GT(utf8_length(kept), knowledge_index::max_content_chars - 40);
     EXPECT_EQ(find_invalid_utf8(content), std::nullopt);

@@ -34,38 +34,3 @@ TEST(utf8_text, length_counts_code_points) {
   EXPECT_EQ(utf8_length("abc"), 3u);
   EXPECT_EQ(utf8_length("\xC3\xA9t\xC3\xA9"), 3u); // été
 }
-
-TEST(utf8_text, short_text_is_not_cut) {
-  EXPECT_EQ(truncate_utf8("short text", 700), "short text");
-  std::string exact(700, 'a');
-  EXPECT_EQ(truncate_utf8(exact, 700), exact);
-}
-
-TEST(utf8_text, long_text_is_cut_at_a_word_boundary_with_an_ellipsis) {
-  std::string text;
-  while (text.size() < 1000)
-    text += "word ";
-  auto cut = truncate_utf8(text, 12);
-  EXPECT_EQ(cut, "word word...");
-  // Cut exactly where a space falls: the words before it stay whole.
-  EXPECT_EQ(truncate_utf8("alpha beta gamma", 10), "alpha beta...");
-  EXPECT_EQ(truncate_utf8("alpha beta gamma", 11), "alpha beta...");
-}
-
-TEST(utf8_text, a_single_long_word_is_cut_hard) {
-  std::string word(100, 'x');
-  auto cut = truncate_utf8(word, 50, 10);
-  EXPECT_EQ(cut, std::string(50, 'x') + "...");
-}
-
-TEST(utf8_text, cut_never_splits_a_character) {
-  // 2-byte and 4-byte characters without spaces: every cut must stay valid.
-  std::string text;
-  for (int i = 0; i < 300; ++i)
-    text += "\xC3\xA9\xF0\x9F\x93\xA6";
-  for (std::size_t max = 1; max < 50; ++max) {
-    auto cut = truncate_utf8(text, max);
-    EXPECT_EQ(find_invalid_utf8(cut), std::nullopt) << max;
-    EXPECT_EQ(utf8_length(cut), max + 3) << max;
-  }
-}

@@ -184,6 +184,103 @@ TEST_F(agent_e2e, handoff_to_a_human_and_back_over_websocket_and_rest) {
   EXPECT_EQ(again.status, 409u) << again.describe();
 }
 
+TEST_F(agent_e2e, closing_a_handed_off_session_gives_the_customer_the_bot) {
+  start_server();
+  ws_client client;
+  auto session = open_session(client);
+  auto path = "/api/sessions/" + std::to_string(session.session_id);
+  send_message(client, "I want to talk to a human", "c1");
+  ASSERT_EQ(rest().get("/api/handoffs").data()["items"].size(), 1u);
+
+  // The operator closes it from the console: the handoff ends with it, and
+  // the customer's page learns so live (its banner goes).
+  auto closed = rest().put(path, {{"status", "inactive"}});
+  ASSERT_TRUE(is_success(closed, 200)) << closed.describe();
+  EXPECT_EQ(closed.data()["status"], "inactive");
+  auto notice = client.read_until_type("message", frame_timeout).back();
+  EXPECT_EQ(notice["source"], "system");
+  EXPECT_EQ(notice.value("handoff", json{}), false) << notice;
+  EXPECT_TRUE(rest().get("/api/handoffs").data()["items"].empty());
+
+  // The customer writes again: the bot answers, and the session is open
+  // again.
+  auto bot = send_message(client, "hi", "c2").reply;
+  EXPECT_EQ(bot["source"], "fallback") << bot;
+  auto reopened = rest().get(path);
+  ASSERT_TRUE(is_success(reopened, 200));
+  EXPECT_EQ(reopened.data()["status"], "active") << reopened.describe();
+  // A new socket is told the same.
+  ws_client again;
+  auto greeting = resume_session(again, session, seq_of(bot));
+  EXPECT_EQ(greeting.value("status", ""), "active") << greeting;
+}
+
+TEST_F(agent_e2e, closing_a_handoff_over_rest_lets_the_bot_answer_again) {
+  start_server();
+  auto first = rest().post("/api/chat/send", {{"message", "I need a human"},
+                                              {"user_email", "c@b.example"}});
+  ASSERT_TRUE(is_success(first, 201));
+  auto session_id = first.data()["session_id"].get<std::int64_t>();
+  auto path = "/api/sessions/" + std::to_string(session_id);
+  auto send = [&](const std::string& text) {
+    return rest().post("/api/chat/send",
+                       {{"message", text},
+                        {"user_email", "c@b.example"},
+                        {"session_id", session_id},
+                        {"resume_token", first.data()["resume_token"]}});
+  };
+  auto waiting = send("hello?");
+  ASSERT_TRUE(is_success(waiting, 201));
+  EXPECT_EQ(waiting.data()["message"]["waiting_for_agent"], true);
+
+  ASSERT_TRUE(is_success(rest().put(path, {{"status", "inactive"}}), 200));
+  EXPECT_TRUE(rest().get("/api/handoffs").data()["items"].empty());
+  auto answered = send("are you there?");
+  ASSERT_TRUE(is_success(answered, 201));
+  EXPECT_EQ(answered.data()["message"]["waiting_for_agent"], false)
+    << answered.describe();
+  EXPECT_TRUE(answered.data()["message"]["response"].is_string())
+    << answered.describe();
+  EXPECT_EQ(rest().get(path).data()["status"], "active");
+  // The transcript shows where the human part ended.
+  auto transcript = rest().get(path + "?include_messages=true");
+  ASSERT_TRUE(is_success(transcript, 200));
+  int notices = 0;
+  for (const auto& m : transcript.data()["messages"])
+    notices += m["source"] == "system" ? 1 : 0;
+  EXPECT_EQ(notices, 1) << transcript.describe();
+}
+
+TEST_F(agent_e2e, websocket_sessions_are_named_and_dated_by_their_messages) {
+  start_server();
+  ws_client client;
+  auto session = open_session(client);
+  auto path = "/api/sessions/" + std::to_string(session.session_id);
+  EXPECT_EQ(rest().get(path).data()["title"], "");
+  send_message(client, "  I need a   human\nabout order 124", "t1");
+  auto named = rest().get(path);
+  ASSERT_TRUE(is_success(named, 200));
+  EXPECT_EQ(named.data()["title"], "I need a human") << named.describe();
+  // The list the console and the customer's history show has it too.
+  auto listed = rest().get("/api/sessions?status=handoff");
+  ASSERT_TRUE(is_success(listed, 200));
+  ASSERT_EQ(listed.data().size(), 1u) << listed.describe();
+  EXPECT_EQ(listed.data()[0]["id"], session.session_id);
+  EXPECT_EQ(listed.data()[0]["title"], "I need a human");
+  // A later message keeps the title, and moves updated_at to its own time,
+  // handed off or not.
+  client.send_json({{"type", "message"}, {"text", "hello?"}, {"id", "t2"}});
+  client.read_until_type("ack", frame_timeout);
+  auto details = rest().get(path + "?include_messages=true");
+  ASSERT_TRUE(is_success(details, 200));
+  const auto& data = details.data();
+  EXPECT_EQ(data["title"], "I need a human");
+  ASSERT_EQ(data["messages"].size(), 3u) << details.describe();
+  EXPECT_EQ(data["messages"][2]["message"], "hello?");
+  EXPECT_EQ(data["updated_at"], data["messages"][2]["created_at"])
+    << details.describe();
+}
+
 TEST_F(agent_e2e, an_agent_can_reply_to_a_session_nobody_is_connected_to) {
   start_server();
   ws_client client;
@@ -202,10 +299,16 @@ TEST_F(agent_e2e, an_agent_can_reply_to_a_session_nobody_is_connected_to) {
   EXPECT_EQ(greeting.value("status", ""), "handoff") << greeting;
   auto frames = again.read_until_type("message", frame_timeout);
   EXPECT_EQ(frames.back()["text"], "Sorry for the wait!") << dump(frames);
-  EXPECT_EQ(rest()
-              .post("/api/sessions/999999/agent-message", {{"text", "hi"}})
-              .status,
-            404u);
+  // An unknown session is a 404 that says so in plain words.
+  auto unknown = rest().post("/api/sessions/999999/agent-message",
+                             {{"text", "hi"}});
+  EXPECT_TRUE(is_error(unknown, 404));
+  EXPECT_EQ(unknown.json.value("error", ""), "no session 999999")
+    << unknown.describe();
+  auto release = rest().post("/api/sessions/999999/release", json::object());
+  EXPECT_TRUE(is_error(release, 404));
+  EXPECT_EQ(release.json.value("error", ""), "no session 999999")
+    << release.describe();
   EXPECT_EQ(rest()
               .post("/api/sessions/"
                       + std::to_string(session.session_id) + "/agent-message",

@@ -61,6 +61,50 @@ std::vector<body_endpoint> body_endpoints(std::int64_t user_id,
   };
 }
 
+TEST_P(rest_errors, unknown_ids_get_one_plain_404_per_kind) {
+  // Whichever endpoint (and, inside, whichever function) finds the session
+  // missing, the client reads the same words, without internal names.
+  const std::string sid = "987654321";
+  const std::vector<std::pair<std::string, std::string>> session_calls{
+    {"GET", "/api/sessions/" + sid},
+    {"GET", "/api/sessions/" + sid + "?include_messages=true"},
+    {"PUT", "/api/sessions/" + sid},
+    {"PUT", "/api/sessions/" + sid + "#status"},
+    {"DELETE", "/api/sessions/" + sid},
+    {"POST", "/api/sessions/" + sid + "/agent-message"},
+    {"POST", "/api/sessions/" + sid + "/release"},
+  };
+  for (const auto& [method, target] : session_calls) {
+    SCOPED_TRACE(method + " " + target);
+    rest_reply reply;
+    if (method == "GET")
+      reply = api().get(target);
+    else if (method == "DELETE")
+      reply = api().del(target);
+    else if (target.find("#status") != std::string::npos)
+      reply = api().put(target.substr(0, target.find('#')),
+                        {{"status", "inactive"}});
+    else if (method == "PUT")
+      reply = api().put(target, {{"title", "x"}});
+    else
+      reply = api().post(target, {{"text", "hello"}});
+    ASSERT_TRUE(is_error(reply, 404));
+    EXPECT_EQ(reply.json["error"], "no session " + sid) << reply.describe();
+  }
+  for (auto reply : {api().get("/api/users/" + sid),
+                     api().put("/api/users/" + sid, {{"name", "x"}}),
+                     api().del("/api/users/" + sid),
+                     api().post("/api/sessions", {{"user_id", 987654321}})}) {
+    ASSERT_TRUE(is_error(reply, 404));
+    EXPECT_EQ(reply.json["error"], "no user " + sid) << reply.describe();
+  }
+  auto setting = api().get("/api/settings/" + unique("missing"));
+  ASSERT_TRUE(is_error(setting, 404));
+  EXPECT_EQ(setting.json["error"].get<std::string>().rfind("no setting ", 0),
+            0u)
+    << setting.describe();
+}
+
 TEST_P(rest_errors, unknown_api_paths_are_404) {
   for (std::string target :
        {"/api", "/api/", "/api/nope", "/api/users/1/sessions", "/api/user",

@@ -258,7 +258,8 @@ TEST_P(rest_sessions, list_filters_by_user_and_status_newest_first) {
   ASSERT_TRUE(is_success(every, 200));
   EXPECT_TRUE(has_pagination(every, 1, 20, 3, 1));
 
-  for (std::string status : {"closed", "ACTIVE", "active,inactive", " "}) {
+  for (std::string status : {"closed", "ACTIVE", "HANDOFF", "active,inactive",
+                             " "}) {
     SCOPED_TRACE("status=" + status);
     EXPECT_TRUE(is_error(api().get(base + "&status=" + url_encode(status)), 400));
   }
@@ -284,6 +285,87 @@ TEST_P(rest_sessions, list_filters_by_user_and_status_newest_first) {
   auto none = api().get("/api/sessions?user_id=" + lonely["id"].dump());
   ASSERT_TRUE(is_success(none, 200));
   EXPECT_TRUE(has_pagination(none, 1, 20, 0, 0));
+}
+
+TEST_P(rest_sessions, handoff_is_a_status_filter_and_closing_ends_it) {
+  auto email = unique_email("ho");
+  auto first = chat_send({{"message", "I need a human"}, {"user_email", email}});
+  auto sid = id_of(first, "session_id");
+  auto path = session_path(sid);
+  auto base = "/api/sessions?user_id=" + first["user_id"].dump();
+  auto with_status = [&](const std::string& status) {
+    auto reply = api().get(base + "&status=" + status);
+    EXPECT_TRUE(is_success(reply, 200)) << reply.describe();
+    return ids_of(reply.data());
+  };
+  EXPECT_EQ(with_status("handoff"), std::vector<std::int64_t>{sid});
+  EXPECT_TRUE(with_status("active").empty()) << "handed off is not active";
+  EXPECT_EQ(with_status("all"), std::vector<std::int64_t>{sid});
+  auto send = [&](const std::string& text) {
+    return chat_send({{"message", text},
+                      {"user_email", email},
+                      {"session_id", sid},
+                      {"resume_token", first["resume_token"]}});
+  };
+
+  // A message for the human moves updated_at to its own time.
+  auto waiting = send("hello? anyone?");
+  EXPECT_EQ(waiting["message"]["waiting_for_agent"], true);
+  auto details = api().get(path + "?include_messages=true");
+  ASSERT_TRUE(is_success(details, 200));
+  EXPECT_EQ(details.data()["updated_at"],
+            details.data()["messages"].back()["created_at"])
+    << details.describe();
+  EXPECT_EQ(details.data()["messages"].back()["message"], "hello? anyone?");
+  EXPECT_EQ(details.data()["title"], "I need a human");
+
+  // Closed by the support team: no longer waiting for anyone.
+  auto closed = api().put(path, {{"status", "inactive"}});
+  ASSERT_TRUE(is_success(closed, 200));
+  EXPECT_EQ(closed.data()["status"], "inactive");
+  EXPECT_TRUE(with_status("handoff").empty());
+  EXPECT_EQ(with_status("inactive"), std::vector<std::int64_t>{sid});
+  auto queue = api().get("/api/handoffs?limit=100");
+  ASSERT_TRUE(is_success(queue, 200));
+  for (const auto& item : queue.data()["items"])
+    EXPECT_NE(item["id"], sid) << queue.describe();
+  // The customer writes again: the bot answers and the session is active.
+  auto answered = send("are you still there?");
+  EXPECT_EQ(answered["message"]["waiting_for_agent"], false);
+  EXPECT_TRUE(answered["message"]["response"].is_string()) << answered;
+  EXPECT_EQ(with_status("active"), std::vector<std::int64_t>{sid});
+}
+
+TEST_P(rest_sessions, an_untitled_session_is_named_by_its_first_message) {
+  auto email = unique_email("tt");
+  auto user = create_user("Titles", email);
+  auto titled = create_session(id_of(user), "Billing question");
+  auto untitled = create_session(id_of(user), "");
+  auto send = [&](const json& session, const std::string& text) {
+    chat_send({{"message", text},
+               {"user_email", email},
+               {"session_id", session["id"]},
+               {"resume_token", session["resume_token"]}});
+  };
+  send(titled, "Hello there");
+  send(untitled, "  My   parcel\tarrived damaged,\nwhat now?");
+  send(untitled, "Order 124");
+  auto list = api().get("/api/sessions?user_id=" + user["id"].dump());
+  ASSERT_TRUE(is_success(list, 200));
+  ASSERT_EQ(list.data().size(), 2u) << list.describe();
+  for (const auto& session : list.data()) {
+    if (session["id"] == titled["id"])
+      EXPECT_EQ(session["title"], "Billing question") << "kept";
+    else
+      EXPECT_EQ(session["title"], "My parcel arrived damaged,")
+        << list.describe();
+  }
+  // The most recent message puts its session first.
+  EXPECT_EQ(list.data()[0]["id"], untitled["id"]) << list.describe();
+  send(titled, "Thanks");
+  auto again = api().get("/api/sessions?user_id=" + user["id"].dump());
+  ASSERT_TRUE(is_success(again, 200));
+  EXPECT_EQ(again.data()[0]["id"], titled["id"]) << again.describe();
 }
 
 TEST_P(rest_sessions, list_without_user_defaults_to_limit_20) {

@@ -57,8 +57,9 @@ void check_result(const agent::search_result& result,
     FUZZ_CHECK(index.contains(match.source));
     if (i > 0)
       FUZZ_CHECK(result.matches[i - 1].score >= match.score);
+    // At most the limit, and " …" when cut.
     FUZZ_CHECK(agent::utf8_length(match.content)
-               <= knowledge_index::max_content_chars + 3);
+               <= knowledge_index::max_content_chars + 2);
   }
   // The REST API and the tool send results as JSON: they must serialize
   // without a replacement policy.

@@ -1,3 +1,4 @@
+#include "agent/excerpt.hpp"
 #include "agent/markdown_sections.hpp"
 #include "agent/tokenizer.hpp"
 #include "agent/utf8_text.hpp"
@@ -47,12 +48,20 @@ int fuzz_markdown(const std::uint8_t* data, std::size_t size) {
 
   if (valid) {
     for (std::size_t max_chars : {0, 1, 5, 40, 700}) {
-      auto cut = agent::truncate_utf8(input, max_chars);
+      auto cut = agent::cut_excerpt(input, max_chars);
       FUZZ_CHECK(is_valid_utf8(cut));
-      if (cut == input)
-        continue;
-      FUZZ_CHECK(cut.size() >= 3 && cut.compare(cut.size() - 3, 3, "...") == 0);
-      auto kept = std::string_view{cut}.substr(0, cut.size() - 3);
+      auto content = input.substr(0, input.find_last_not_of(" \t\n\r\f\v") + 1);
+      if (cut == input || cut == content)
+        continue; // short enough (but for its trailing whitespace)
+      // A prefix of the input, then "…" (after a space when cut at a
+      // sentence or block end).
+      auto ellipsis = agent::excerpt_ellipsis;
+      FUZZ_CHECK(cut.size() >= ellipsis.size()
+                 && std::string_view{cut}.substr(cut.size() - ellipsis.size())
+                      == ellipsis);
+      auto kept = std::string_view{cut}.substr(0, cut.size() - ellipsis.size());
+      if (!kept.empty() && kept.back() == ' ')
+        kept.remove_suffix(1);
       FUZZ_CHECK(input.substr(0, kept.size()) == kept);
       FUZZ_CHECK(agent::utf8_length(kept) <= max_chars);
     }

@@ -523,6 +523,11 @@ TEST_P(admin_repo, list_sessions_filters_orders_and_counts) {
   auto s2 = session_for(bo.id, "two");
   auto s3 = session_for(0, "three");
   auto s4 = session_for(ann.id, "four");
+  // Messages first: storing one moves its session's updated_at.
+  auto q = say(s1, "a");
+  answer(q, "b");
+  say(s1, "c");
+  say(s3, "d");
   // Newest activity first, independent of ids; s2 and s3 tie.
   set_column("chat_sessions", "updated_at", s1.id, "2025-01-04T00:00:00.000000Z");
   set_column("chat_sessions", "updated_at", s2.id, "2025-01-02T00:00:00.000000Z");
@@ -533,10 +538,6 @@ TEST_P(admin_repo, list_sessions_filters_orders_and_counts) {
   inactive.status = "inactive";
   repo().update_session(s4.id, inactive);
   set_column("chat_sessions", "updated_at", s4.id, "2025-01-01T00:00:00.000000Z");
-  auto q = say(s1, "a");
-  answer(q, "b");
-  say(s1, "c");
-  say(s3, "d");
   session_query query;
   auto all = repo().list_sessions(query);
   EXPECT_EQ(session_ids(all), (ids{s1.id, s3.id, s2.id, s4.id}));

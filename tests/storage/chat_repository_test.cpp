@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include <soci/soci.h>
 
@@ -154,6 +156,25 @@ TEST_P(chat_repo, unknown_session_is_not_found) {
             storage_errc::not_found);
   EXPECT_EQ(repo().max_seq(4242), 0);
   EXPECT_TRUE(repo().messages_after_seq(4242, 0).empty());
+  // What API clients see (404): the same words from every operation, and
+  // never the name of the function that noticed.
+  for (auto* op : {"store_user_message", "store_assistant_message",
+                   "load_snapshot", "set_session_status"}) {
+    try {
+      std::string name = op;
+      if (name == "store_user_message")
+        repo().store_user_message(user_msg(4242, "c", "x"));
+      else if (name == "store_assistant_message")
+        repo().store_assistant_message(reply_msg(4242, 1, "x"));
+      else if (name == "load_snapshot")
+        repo().load_snapshot(4242, 0, 10);
+      else
+        repo().set_session_status(4242, "inactive");
+      ADD_FAILURE() << op << ": no error";
+    } catch (const storage_error& err) {
+      EXPECT_STREQ(err.what(), "no session 4242") << op;
+    }
+  }
 }
 
 TEST_P(chat_repo, user_message_round_trips) {
@@ -542,6 +563,87 @@ TEST_P(chat_repo, set_session_status_needs_a_session) {
   EXPECT_EQ(error_code([&] { repo().set_session_status(4242, "handoff"); }),
             storage_errc::not_found);
   EXPECT_EQ(repo().latest_event(session.id, "agent_state"), "");
+}
+
+TEST_P(chat_repo, every_stored_message_moves_the_sessions_updated_at) {
+  auto session = repo().create_session(session_request());
+  auto updated_at = [&] { return repo().find_session(session.id)->updated_at; };
+  // Timestamps have microseconds; a pause makes each step visibly later.
+  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds{2}); };
+  pause();
+  auto question = repo().store_user_message(user_msg(session.id, "c1", "hi"));
+  EXPECT_GT(question.message.created_at, session.updated_at);
+  EXPECT_EQ(updated_at(), question.message.created_at) << "user";
+  pause();
+  auto answer = repo().store_assistant_message(
+    reply_msg(session.id, question.message.id, "Hello", 2));
+  EXPECT_EQ(updated_at(), answer.created_at) << "assistant";
+  pause();
+  // While a human has the session: the customer's messages, the agent's.
+  repo().set_session_status(session.id, "handoff");
+  pause();
+  auto to_agent = user_msg(session.id, "c2", "anyone?", 3);
+  to_agent.message_type = "to_agent";
+  auto waiting = repo().store_user_message(to_agent);
+  EXPECT_EQ(updated_at(), waiting.message.created_at) << "to_agent";
+  pause();
+  new_assistant_message agent;
+  agent.session_id = session.id;
+  agent.role = "agent";
+  agent.source = "agent";
+  agent.author = "Dana";
+  agent.content = "Dana here.";
+  agent.seq = 4;
+  auto dana = repo().store_assistant_message(agent);
+  EXPECT_EQ(updated_at(), dana.created_at) << "agent";
+  pause();
+  auto notice = reply_msg(session.id, 0, "You're back with the bot.", 5);
+  notice.source = "system";
+  auto back = repo().store_assistant_message(notice);
+  EXPECT_EQ(updated_at(), back.created_at) << "system";
+  // A retried message stores nothing and moves nothing.
+  auto before = updated_at();
+  pause();
+  EXPECT_TRUE(repo().store_user_message(user_msg(session.id, "c1", "hi"))
+                .duplicate);
+  EXPECT_EQ(updated_at(), before);
+}
+
+TEST_P(chat_repo, the_first_user_message_names_an_untitled_session) {
+  auto untitled = repo().create_session(session_request(""));
+  auto first = user_msg(untitled.id, "c1", "Where is my order?");
+  first.session_title = "Where is my order?";
+  repo().store_user_message(first);
+  EXPECT_EQ(repo().find_session(untitled.id)->title, "Where is my order?");
+  // Later messages leave it.
+  auto second = user_msg(untitled.id, "c2", "It is 124");
+  second.session_title = "It is 124";
+  repo().store_user_message(second);
+  EXPECT_EQ(repo().find_session(untitled.id)->title, "Where is my order?");
+  // A session with a title keeps it.
+  auto titled = repo().create_session(session_request("Billing"));
+  auto message = user_msg(titled.id, "c1", "Hello");
+  message.session_title = "Hello";
+  repo().store_user_message(message);
+  EXPECT_EQ(repo().find_session(titled.id)->title, "Billing");
+}
+
+TEST_P(chat_repo, a_customer_message_reopens_an_inactive_session) {
+  auto session = repo().create_session(session_request());
+  auto question = repo().store_user_message(user_msg(session.id, "c1", "hi"));
+  repo().set_session_status(session.id, "inactive");
+  // Answers and notices do not reopen it.
+  repo().store_assistant_message(
+    reply_msg(session.id, question.message.id, "Hello", 2));
+  EXPECT_EQ(repo().find_session(session.id)->status, "inactive");
+  repo().store_user_message(user_msg(session.id, "c2", "one more thing"));
+  EXPECT_EQ(repo().find_session(session.id)->status, "active");
+  // Nor does a customer's message change a handoff.
+  repo().set_session_status(session.id, "handoff");
+  auto to_agent = user_msg(session.id, "c3", "hello?");
+  to_agent.message_type = "to_agent";
+  repo().store_user_message(to_agent);
+  EXPECT_EQ(repo().find_session(session.id)->status, "handoff");
 }
 
 TEST(utc_timestamp, has_fixed_format) {

@@ -76,7 +76,7 @@ TEST(database, data_survives_reopening) {
     migrate(db);
     chat_repository repo{db};
     id = repo.create_session({0, "kept", "rest", ""}).id;
-    repo.store_user_message({id, 0, "c1", "hello", "", 1});
+    repo.store_user_message({id, 0, "c1", "hello", "", 1, ""});
   }
   database db{url};
   EXPECT_EQ(pragma<std::string>(db, "journal_mode"), "wal");

@@ -55,7 +55,7 @@ void fill(const database_url& url) {
   migrate(db);
   chat_repository repo{db};
   auto id = repo.create_session({0, "doomed", "rest", ""}).id;
-  repo.store_user_message({id, 0, "c1", "hello", "", 1});
+  repo.store_user_message({id, 0, "c1", "hello", "", 1, ""});
   auto now = utc_timestamp();
   db.sql() << "INSERT INTO system_settings (setting_key, value, created_at, "
               "updated_at) VALUES ('custom_key', 'x', :c, :u)",

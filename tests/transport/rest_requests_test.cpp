@@ -140,6 +140,18 @@ TEST(rest_requests, session_filters_are_checked) {
   EXPECT_EQ(rest::parse_session_query({}).value.status, "all");
   EXPECT_FALSE(rest::parse_session_query({{"status", "open"}}));
   EXPECT_FALSE(rest::parse_session_query({{"user_id", "x"}}));
+  // Every status a session can have is a filter, handoff included.
+  for (const char* status : {"active", "inactive", "handoff", "all"}) {
+    auto by_status = rest::parse_session_query({{"status", status}});
+    ASSERT_TRUE(by_status) << status;
+    EXPECT_EQ(by_status.value.status, status);
+  }
+  auto refused = rest::parse_session_query({{"status", "HANDOFF"}});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error->message,
+            "'status' must be active, inactive, handoff or all");
+  // A PUT still sets only active or inactive: a handoff has its endpoints.
+  EXPECT_FALSE(rest::parse_session_patch(json{{"status", "handoff"}}));
   EXPECT_FALSE(rest::parse_session_create(json{{"user_id", "1"}}));
   EXPECT_TRUE(rest::parse_session_create(json{{"user_id", 1}}));
 }
