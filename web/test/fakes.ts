@@ -1,6 +1,9 @@
-// Test doubles: a manual clock with timers, and sockets the test drives.
+// Test doubles: a manual clock with timers (the chat's and the console's
+// tests), and sockets the chat tests drive. The console's in-memory server is
+// in console-fakes.ts.
 import type { Clock, ConnectionOptions, SocketLike } from '../src/chat/connection';
 import { ChatConnection } from '../src/chat/connection';
+import type { Timers } from '../src/admin/poller';
 
 interface Timer {
   id: number;
@@ -8,14 +11,16 @@ interface Timer {
   fn: () => void;
 }
 
-export class FakeClock implements Clock {
-  private t = 1_000_000;
+/** Time that moves only when told, with the timers it runs (a chat `Clock`, the console's `Timers`). */
+export class FakeClock implements Clock, Timers {
   private seq = 0;
   timers: Timer[] = [];
 
-  now(): number {
-    return this.t;
-  }
+  constructor(private t = 1_000_000) {}
+
+  /** A bound function: can be handed on as a `now` callback. */
+  now = (): number => this.t;
+
   setTimeout(fn: () => void, ms: number): number {
     const id = ++this.seq;
     this.timers.push({ id, at: this.t + Math.max(0, ms), fn });
@@ -37,10 +42,13 @@ export class FakeClock implements Clock {
     }
     this.t = end;
   }
+  /** The delays until the timers still waiting, shortest first. */
+  pending(): number[] {
+    return this.timers.map((x) => x.at - this.t).sort((a, b) => a - b);
+  }
   /** Delay until the next timer, or null. */
   nextDelay(): number | null {
-    if (!this.timers.length) return null;
-    return Math.min(...this.timers.map((x) => x.at)) - this.t;
+    return this.pending()[0] ?? null;
   }
 }
 

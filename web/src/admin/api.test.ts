@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiClient, ApiError, NetworkError, UnauthorizedError, buildQuery, describeError, type FetchLike } from './api';
-import { fakeResponse } from './testing';
+import { fakeResponse } from '../../test/console-fakes';
 
 function client(answer: (url: string, init: RequestInit) => Response | Promise<Response>, token: string | null = 'tok-0123456789abcdef') {
   const calls: Array<{ url: string; init: RequestInit }> = [];

@@ -1,9 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Poller } from './poller';
-import { FakeTimers, settle } from './testing';
+import { CONSOLE_START, settle } from '../../test/console-fakes';
+import { FakeClock } from '../../test/fakes';
 
 function setup(task: () => Promise<void>, opts: { interval?: number; maxBackoff?: number; isFatal?: (e: unknown) => boolean } = {}) {
-  const timers = new FakeTimers();
+  const timers = new FakeClock(CONSOLE_START);
   const onError = vi.fn();
   const onRecover = vi.fn();
   const poller = new Poller(task, { interval: opts.interval ?? 1000, maxBackoff: opts.maxBackoff, timers, onError, onRecover, isFatal: opts.isFatal });

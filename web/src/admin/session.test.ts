@@ -3,10 +3,11 @@ import { ApiClient } from './api';
 import { fetchRecentSessions } from './sessions';
 import { SessionController } from './session';
 import { summarizeHandoff, waitingMs } from './queue';
-import { FakeParley, FakeTimers, settle } from './testing';
+import { CONSOLE_START, FakeParley, makeMessage, settle } from '../../test/console-fakes';
+import { FakeClock } from '../../test/fakes';
 
 function setup() {
-  const timers = new FakeTimers();
+  const timers = new FakeClock(CONSOLE_START);
   const server = new FakeParley(timers.now);
   const api = new ApiClient({ fetch: server.fetch, token: () => server.token });
   return { timers, server, api };
@@ -177,22 +178,7 @@ describe('SessionController', () => {
 
 describe('summarizeHandoff', () => {
   const base = { id: 1, user_id: null, title: 't', status: 'handoff', channel: 'websocket', message_count: 0, created_at: '', updated_at: '' };
-  const m = (id: number, role: string, at: string, extra: object = {}) => ({
-    id,
-    session_id: 1,
-    user_id: null,
-    is_user: role === 'user',
-    role,
-    message: `${role} ${id}`,
-    message_type: 'text',
-    tokens_used: 0,
-    response_time: 0,
-    client_id: null,
-    reply_to: null,
-    source: role === 'user' ? null : role === 'agent' ? 'agent' : 'fallback',
-    created_at: at,
-    ...extra,
-  });
+  const m = (id: number, role: string, at: string) => makeMessage(role, { id, message: `${role} ${id}`, created_at: at });
   const now = Date.parse('2026-01-01T10:10:00Z');
 
   it('waits since the bot handed over, with the last customer words', () => {

@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from './api';
 import { authorLabel, displayRole, lastMessageId, mergeMessages } from './transcript';
+import { makeMessage } from '../../test/console-fakes';
 
-function msg(id: number, role: string, text = `m${id}`, extra: Partial<Message> = {}): Message {
-  return {
-    id,
-    session_id: 1,
-    user_id: null,
-    is_user: role === 'user',
-    role,
-    message: text,
-    message_type: 'text',
-    tokens_used: 0,
-    response_time: 0,
-    client_id: null,
-    reply_to: null,
-    source: role === 'user' ? null : role === 'agent' ? 'agent' : 'fallback',
-    agent_name: null,
-    created_at: `2026-01-01T00:00:${String(id).padStart(2, '0')}.000000Z`,
-    ...extra,
-  };
-}
+const msg = (id: number, role: string, text = `m${id}`, extra: Partial<Message> = {}): Message =>
+  makeMessage(role, { id, message: text, created_at: `2026-01-01T00:00:${String(id).padStart(2, '0')}.000000Z`, ...extra });
 
 const ids = (list: Message[]) => list.map((m) => m.id);
 

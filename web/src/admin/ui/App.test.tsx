@@ -5,22 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../api';
 import { Auth } from '../auth';
 import { Router } from '../router';
-import { AGENT_NAME_KEY, TOKEN_KEY, TokenStore, type KeyValue } from '../storage';
-import { FakeParley, FakeTimers, fakeResponse, settle } from '../testing';
+import { AGENT_NAME_KEY, TOKEN_KEY, TokenStore } from '../storage';
+import { CONSOLE_START, FakeParley, fakeResponse, settle } from '../../../test/console-fakes';
+import { FakeClock } from '../../../test/fakes';
+import { MemoryStore } from '../../chat/storage';
 import { App } from './App';
-
-class MemoryStore implements KeyValue {
-  map = new Map<string, string>();
-  getItem(k: string) {
-    return this.map.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.map.set(k, v);
-  }
-  removeItem(k: string) {
-    this.map.delete(k);
-  }
-}
 
 function fakeHistory(start: string) {
   const entries = [start];
@@ -56,7 +45,7 @@ function fakeHistory(start: string) {
 }
 
 let root: HTMLElement;
-let timers: FakeTimers;
+let timers: FakeClock;
 let server: FakeParley;
 let session: MemoryStore;
 let local: MemoryStore;
@@ -68,7 +57,7 @@ const $ = <T extends HTMLElement = HTMLElement>(sel: string) => root.querySelect
 const $$ = (sel: string) => Array.from(root.querySelectorAll<HTMLElement>(sel));
 
 async function mount(path = '/admin', { signedIn = true } = {}) {
-  timers = new FakeTimers();
+  timers = new FakeClock(CONSOLE_START);
   server = new FakeParley(timers.now);
   session = new MemoryStore();
   local = new MemoryStore();

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ApiClient } from '../api';
 import type { Auth } from '../auth';
@@ -66,31 +67,16 @@ function Console({ auth, api, router, timers, now, local, doc }: AppProps) {
             Parley <span class="brand__sub">console</span>
           </div>
           <nav class="tabs" aria-label="Views">
-            <Link
-              to={sessionsTo}
-              class={`tab ${route.view === 'session' || route.view === 'queue' ? 'tab--active' : ''}`}
-              data-testid="nav-sessions"
-              aria-current={route.view === 'session' || route.view === 'queue' ? 'page' : undefined}
-            >
+            <Tab to={sessionsTo} active={route.view === 'session' || route.view === 'queue'} testid="nav-sessions">
               Sessions
               {queueCount ? <span class="tab__badge">{queueCount}</span> : null}
-            </Link>
-            <Link
-              to={{ view: 'settings' }}
-              class={`tab ${route.view === 'settings' ? 'tab--active' : ''}`}
-              data-testid="nav-settings"
-              aria-current={route.view === 'settings' ? 'page' : undefined}
-            >
+            </Tab>
+            <Tab to={{ view: 'settings' }} active={route.view === 'settings'} testid="nav-settings">
               Settings
-            </Link>
-            <Link
-              to={{ view: 'knowledge' }}
-              class={`tab ${route.view === 'knowledge' ? 'tab--active' : ''}`}
-              data-testid="nav-knowledge"
-              aria-current={route.view === 'knowledge' ? 'page' : undefined}
-            >
+            </Tab>
+            <Tab to={{ view: 'knowledge' }} active={route.view === 'knowledge'} testid="nav-knowledge">
               Knowledge
-            </Link>
+            </Tab>
           </nav>
           <HealthBar />
           <button type="button" class="btn btn--small btn--ghost signout" data-testid="sign-out" onClick={() => auth.signOut()}>
@@ -108,6 +94,14 @@ function Console({ auth, api, router, timers, now, local, doc }: AppProps) {
         </div>
       </div>
     </EnvContext.Provider>
+  );
+}
+
+function Tab({ to, active, testid, children }: { to: Route; active: boolean; testid: string; children: ComponentChildren }) {
+  return (
+    <Link to={to} class={`tab ${active ? 'tab--active' : ''}`} data-testid={testid} aria-current={active ? 'page' : undefined}>
+      {children}
+    </Link>
   );
 }
 

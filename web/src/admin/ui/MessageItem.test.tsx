@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from '../api';
+import { makeMessage } from '../../../test/console-fakes';
 import { MessageItem } from './MessageItem';
 
 let root: HTMLElement;
@@ -17,25 +18,8 @@ afterEach(() => {
   root.remove();
 });
 
-function message(role: string, text: string, extra: Partial<Message> = {}): Message {
-  return {
-    id: 42,
-    session_id: 7,
-    user_id: null,
-    is_user: role === 'user',
-    role,
-    message: text,
-    message_type: 'text',
-    tokens_used: 0,
-    response_time: 0,
-    client_id: null,
-    reply_to: null,
-    source: role === 'user' ? null : role === 'agent' ? 'agent' : 'llm',
-    agent_name: null,
-    created_at: '2026-01-01T10:00:00.000000Z',
-    ...extra,
-  };
-}
+const message = (role: string, text: string, extra: Partial<Message> = {}): Message =>
+  makeMessage(role, { id: 42, session_id: 7, message: text, created_at: '2026-01-01T10:00:00.000000Z', ...extra });
 
 function show(m: Message) {
   act(() => render(<MessageItem message={m} now={Date.parse('2026-01-01T10:05:00Z')} />, root));
@@ -66,7 +50,7 @@ const EVIL = [
 
 describe('MessageItem', () => {
   it('neutralises markup in a bot message and keeps the Markdown', () => {
-    const { el, body } = show(message('assistant', EVIL));
+    const { el, body } = show(message('assistant', EVIL, { source: 'llm' }));
     expect(el.dataset.role).toBe('assistant');
     expect(el.dataset.messageId).toBe('42');
     expectHarmless(body);

@@ -17,25 +17,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../api';
 import { Auth } from '../auth';
 import { Router } from '../router';
-import { TokenStore, type KeyValue } from '../storage';
-import { FakeTimers } from '../testing';
+import { TokenStore } from '../storage';
+import { FakeClock } from '../../../test/fakes';
+import { MemoryStore } from '../../chat/storage';
 import { App } from './App';
 
 const BASE = process.env.PARLEY_ADMIN_SMOKE_URL ?? '';
 const TOKEN = process.env.PARLEY_ADMIN_SMOKE_TOKEN ?? '';
-
-class MemoryStore implements KeyValue {
-  map = new Map<string, string>();
-  getItem(k: string) {
-    return this.map.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.map.set(k, v);
-  }
-  removeItem(k: string) {
-    this.map.delete(k);
-  }
-}
 
 async function customer(message: string, session?: { id: number; token: string }) {
   const res = await fetch(`${BASE}/api/chat/send`, {
@@ -50,7 +38,7 @@ async function customer(message: string, session?: { id: number; token: string }
 describe.skipIf(!BASE || !TOKEN)('the console against a real server', () => {
   const root = document.createElement('div');
   document.body.appendChild(root);
-  const timers = new FakeTimers();
+  const timers = new FakeClock();
   let path = '/admin';
   const listeners = new Set<() => void>();
   const router = new Router(

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Session, SessionFilter } from '../api';
 import { formatAgo, formatDuration, formatFull, preview } from '../format';
@@ -47,45 +48,38 @@ function HandoffQueue({ selectedId, onCount }: { selectedId: number | null; onCo
           {items ? count : '…'}
         </span>
       </header>
-      {poll.error ? (
-        <p class="panel-error" role="status">
-          {poll.error}; retrying
-        </p>
-      ) : null}
+      <PollError error={poll.error} />
       {items && !items.length ? <p class="muted pad-s">Nobody is waiting. Handed-off conversations appear here.</p> : null}
       {items && items.length ? (
         <ul class="list">
           {items.map((h) => {
             const waited = waitingMs(h, now);
             return (
-              <li key={h.id}>
-                <Link
-                  to={{ view: 'session', id: h.id }}
-                  class={`item item--handoff ${selectedId === h.id ? 'item--selected' : ''} ${waited > LONG_WAIT_MS ? 'item--late' : ''}`}
-                  data-testid="handoff-item"
-                  data-session-id={String(h.id)}
-                  aria-current={selectedId === h.id ? 'page' : undefined}
-                >
-                  <span class="item__top">
-                    <span class="item__id">#{h.id}</span>
-                    <span class="item__title">{h.title || 'Untitled'}</span>
-                    {h.state === 'waiting' ? (
-                      <span class="wait" title={h.since ? `waiting since ${formatFull(h.since)}` : undefined}>
-                        {formatDuration(waited)}
-                      </span>
-                    ) : (
-                      <span class="wait wait--replied" title={h.since ? `answered ${formatFull(h.since)}` : undefined}>
-                        replied {formatAgo(h.since, now)}
-                      </span>
-                    )}
-                  </span>
-                  <span class="item__preview">{h.lastCustomerMessage ? preview(h.lastCustomerMessage, 120) : <em>no message</em>}</span>
-                  <span class="item__meta">
-                    {h.channel}
-                    {h.unanswered > 1 && h.state === 'waiting' ? ` · ${h.unanswered} unanswered` : ''}
-                  </span>
-                </Link>
-              </li>
+              <SessionItem
+                key={h.id}
+                session={h}
+                selected={selectedId === h.id}
+                variant="item--handoff"
+                late={waited > LONG_WAIT_MS}
+                testid="handoff-item"
+                tag={
+                  h.state === 'waiting' ? (
+                    <span class="wait" title={h.since ? `waiting since ${formatFull(h.since)}` : undefined}>
+                      {formatDuration(waited)}
+                    </span>
+                  ) : (
+                    <span class="wait wait--replied" title={h.since ? `answered ${formatFull(h.since)}` : undefined}>
+                      replied {formatAgo(h.since, now)}
+                    </span>
+                  )
+                }
+              >
+                <span class="item__preview">{h.lastCustomerMessage ? preview(h.lastCustomerMessage, 120) : <em>no message</em>}</span>
+                <span class="item__meta">
+                  {h.channel}
+                  {h.unanswered > 1 && h.state === 'waiting' ? ` · ${h.unanswered} unanswered` : ''}
+                </span>
+              </SessionItem>
             );
           })}
         </ul>
@@ -131,11 +125,7 @@ function RecentSessions({ selectedId }: { selectedId: number | null }) {
           <option value="all">All</option>
         </select>
       </header>
-      {poll.error ? (
-        <p class="panel-error" role="status">
-          {poll.error}; retrying
-        </p>
-      ) : null}
+      <PollError error={poll.error} />
       <div class={`recent__scroll ${stale ? 'is-stale' : ''}`}>
         {data === null ? <p class="muted pad-s">Loading…</p> : null}
         {data !== null && !items.length && !stale ? (
@@ -143,24 +133,17 @@ function RecentSessions({ selectedId }: { selectedId: number | null }) {
         ) : null}
         <ul class="list">
           {items.map((s) => (
-            <li key={s.id}>
-              <Link
-                to={{ view: 'session', id: s.id }}
-                class={`item ${selectedId === s.id ? 'item--selected' : ''}`}
-                data-testid="session-item"
-                data-session-id={String(s.id)}
-                aria-current={selectedId === s.id ? 'page' : undefined}
-              >
-                <span class="item__top">
-                  <span class="item__id">#{s.id}</span>
-                  <span class="item__title">{s.title || 'Untitled'}</span>
-                  <span class={`status status--${s.status} status--tiny`}>{s.status}</span>
-                </span>
-                <span class="item__meta">
-                  {s.channel} · {s.message_count} msg · <span title={formatFull(s.updated_at)}>{formatAgo(s.updated_at, now)}</span>
-                </span>
-              </Link>
-            </li>
+            <SessionItem
+              key={s.id}
+              session={s}
+              selected={selectedId === s.id}
+              testid="session-item"
+              tag={<span class={`status status--${s.status} status--tiny`}>{s.status}</span>}
+            >
+              <span class="item__meta">
+                {s.channel} · {s.message_count} msg · <span title={formatFull(s.updated_at)}>{formatAgo(s.updated_at, now)}</span>
+              </span>
+            </SessionItem>
           ))}
         </ul>
         {data && !stale && data.total > items.length ? (
@@ -170,5 +153,46 @@ function RecentSessions({ selectedId }: { selectedId: number | null }) {
         ) : null}
       </div>
     </section>
+  );
+}
+
+function PollError({ error }: { error: string | null }) {
+  return error ? (
+    <p class="panel-error" role="status">
+      {error}; retrying
+    </p>
+  ) : null;
+}
+
+/** A conversation in one of the lists: a link to it with its number, title and `tag` on top, `children` below. */
+function SessionItem(props: {
+  session: { id: number; title: string };
+  selected: boolean;
+  /** The list's kind of item (a class). */
+  variant?: string;
+  /** Waiting too long. */
+  late?: boolean;
+  testid: string;
+  tag: ComponentChildren;
+  children: ComponentChildren;
+}) {
+  const { session, selected } = props;
+  return (
+    <li>
+      <Link
+        to={{ view: 'session', id: session.id }}
+        class={['item', props.variant, selected && 'item--selected', props.late && 'item--late'].filter(Boolean).join(' ')}
+        data-testid={props.testid}
+        data-session-id={String(session.id)}
+        aria-current={selected ? 'page' : undefined}
+      >
+        <span class="item__top">
+          <span class="item__id">#{session.id}</span>
+          <span class="item__title">{session.title || 'Untitled'}</span>
+          {props.tag}
+        </span>
+        {props.children}
+      </Link>
+    </li>
   );
 }

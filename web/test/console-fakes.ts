@@ -1,51 +1,12 @@
-// Test doubles for the console's tests (not part of the page): manual
-// timers, and an in-memory Parley that answers fetch like the real API does
-// (docs/api.md), just enough of it.
+// Test doubles for the console's tests: an in-memory Parley that answers
+// fetch like the real API does (docs/api.md), just enough of it, and the
+// messages it stores. The clock is FakeClock (./fakes.ts), started at
+// CONSOLE_START.
 
-import type { FetchLike, Message, Session, Setting } from './api';
-import type { Timers } from './poller';
+import type { FetchLike, Message, Session, Setting } from '../src/admin/api';
 
-interface Timer {
-  id: number;
-  at: number;
-  fn: () => void;
-}
-
-export class FakeTimers implements Timers {
-  private t = Date.parse('2026-01-05T12:00:00Z');
-  private seq = 0;
-  timers: Timer[] = [];
-
-  now = (): number => this.t;
-
-  setTimeout(fn: () => void, ms: number): number {
-    const id = ++this.seq;
-    this.timers.push({ id, at: this.t + Math.max(0, ms), fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  }
-
-  /** Moves time on, running the timers that come due, in order. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (let runs = 0; ; runs++) {
-      if (runs > 10_000) throw new Error('FakeTimers: timers keep firing');
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-
-  pending(): number[] {
-    return this.timers.map((x) => x.at - this.t).sort((a, b) => a - b);
-  }
-}
+/** When the console's tests start their FakeClock. */
+export const CONSOLE_START = Date.parse('2026-01-05T12:00:00Z');
 
 /** Lets pending promises (and Preact's rendering) run. */
 export async function settle(rounds = 4): Promise<void> {
@@ -72,6 +33,30 @@ export function fakeResponse(status: number, body: unknown): Response {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
+
+/**
+ * A stored message as the API returns it: plain text, answered by the rules
+ * (`source` fallback) unless `role` or `fields` say otherwise.
+ */
+export function makeMessage(role: string, fields: Partial<Message> = {}): Message {
+  return {
+    id: 1,
+    session_id: 1,
+    user_id: null,
+    is_user: role === 'user',
+    role,
+    message: '',
+    message_type: 'text',
+    tokens_used: 0,
+    response_time: 0,
+    client_id: null,
+    reply_to: null,
+    source: role === 'user' ? null : role === 'agent' ? 'agent' : 'fallback',
+    agent_name: null,
+    created_at: '2026-01-01T00:00:00.000000Z',
+    ...fields,
+  };
+}
 
 /** An in-memory Parley for the console. */
 export class FakeParley {
@@ -103,23 +88,7 @@ export class FakeParley {
   }
 
   addMessage(sessionId: number, role: 'user' | 'assistant' | 'agent', text: string, extra: Partial<Message> = {}): Message {
-    const m: Message = {
-      id: this.nextMessageId++,
-      session_id: sessionId,
-      user_id: null,
-      is_user: role === 'user',
-      role,
-      message: text,
-      message_type: 'text',
-      tokens_used: 0,
-      response_time: 0,
-      client_id: null,
-      reply_to: null,
-      source: role === 'user' ? null : role === 'agent' ? 'agent' : 'fallback',
-      agent_name: null,
-      created_at: iso(this.now()),
-      ...extra,
-    };
+    const m = makeMessage(role, { id: this.nextMessageId++, session_id: sessionId, message: text, created_at: iso(this.now()), ...extra });
     this.messages.push(m);
     const s = this.sessions.get(sessionId);
     if (s) s.message_count++;
