@@ -35,6 +35,19 @@ export function fakeResponse(status: number, body: unknown): Response {
 const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 /**
+ * The title the server gives a session from its first user message
+ * (docs/api.md, "Session"): the first line that is not blank, whitespace
+ * collapsed, at most 60 characters, cut at a word and ending with `…`.
+ */
+export function titleFromMessage(text: string): string {
+  const line = (text.split('\n').find((l) => l.trim() !== '') ?? '').trim().replace(/\s+/g, ' ');
+  if (line.length <= 60) return line;
+  const cut = line.slice(0, 59);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 0 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/**
  * A stored message as the API returns it: plain text, answered by the rules
  * (`source` fallback) unless `role` or `fields` say otherwise.
  */
@@ -79,10 +92,11 @@ export class FakeParley {
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
+  /** A session; without a title it takes one from its first user message, like the server's. */
   addSession(status: Session['status'] = 'active', title = ''): Session {
     const id = this.nextSessionId++;
     const t = iso(this.now());
-    const s: Session = { id, user_id: null, title: title || `session ${id}`, status, channel: 'websocket', message_count: 0, created_at: t, updated_at: t };
+    const s: Session = { id, user_id: null, title, status, channel: 'websocket', message_count: 0, created_at: t, updated_at: t };
     this.sessions.set(id, s);
     return s;
   }
@@ -91,7 +105,11 @@ export class FakeParley {
     const m = makeMessage(role, { id: this.nextMessageId++, session_id: sessionId, message: text, created_at: iso(this.now()), ...extra });
     this.messages.push(m);
     const s = this.sessions.get(sessionId);
-    if (s) s.message_count++;
+    if (s) {
+      s.message_count++;
+      s.updated_at = m.created_at;
+      if (!s.title && role === 'user') s.title = titleFromMessage(text);
+    }
     return m;
   }
 
@@ -150,6 +168,7 @@ export class FakeParley {
     }
     if (p === '/api/sessions' && method === 'GET') {
       const status = q.get('status') ?? 'all';
+      if (!['active', 'handoff', 'inactive', 'all'].includes(status)) return this.fail(400, "'status' must be active, inactive, handoff or all");
       const limit = Number(q.get('limit') ?? 20);
       const page = Number(q.get('page') ?? 1);
       const all = [...this.sessions.values()].filter((s) => status === 'all' || s.status === status).sort((a, b) => b.id - a.id);
@@ -158,17 +177,23 @@ export class FakeParley {
     }
     if ((m = p.match(/^\/api\/sessions\/(\d+)$/))) {
       const s = this.sessions.get(Number(m[1]));
-      if (!s) return this.fail(404, 'session not found');
+      if (!s) return this.fail(404, `no session ${m[1]}`);
       if (method === 'PUT') {
-        const b = body as { status?: string };
-        if (b.status) s.status = b.status;
+        const b = body as { status?: string; title?: string };
+        if (b.status !== undefined && b.status !== 'active' && b.status !== 'inactive') return this.fail(400, "'status' must be active or inactive");
+        if (typeof b.title === 'string') s.title = b.title;
+        if (b.status) {
+          // A new status ends a handoff, as release does: the customer gets the notice.
+          if (s.status === 'handoff') this.addMessage(s.id, 'assistant', "You're back with the assistant.", { source: 'system' });
+          s.status = b.status;
+        }
         return this.ok({ ...s });
       }
       return this.ok(q.get('include_messages') === 'true' ? { ...s, messages: this.sessionMessages(s.id) } : { ...s });
     }
     if ((m = p.match(/^\/api\/sessions\/(\d+)\/agent-message$/))) {
       const s = this.sessions.get(Number(m[1]));
-      if (!s) return this.fail(404, 'no such session');
+      if (!s) return this.fail(404, `no session ${m[1]}`);
       const b = body as { text?: string; agent_name?: string };
       if (!b.text?.trim()) return this.fail(400, "'text' is required");
       s.status = 'handoff';
@@ -177,7 +202,7 @@ export class FakeParley {
     }
     if ((m = p.match(/^\/api\/sessions\/(\d+)\/release$/))) {
       const s = this.sessions.get(Number(m[1]));
-      if (!s) return this.fail(404, 'no such session');
+      if (!s) return this.fail(404, `no session ${m[1]}`);
       if (s.status !== 'handoff') return this.fail(409, 'the session is not with a human agent');
       s.status = 'active';
       const msg = this.addMessage(s.id, 'assistant', "You're back with the assistant.", { source: 'system' });

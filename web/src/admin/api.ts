@@ -137,7 +137,8 @@ export interface AgentMessageResult {
   message: Message;
 }
 
-export type SessionFilter = 'active' | 'inactive' | 'all';
+/** `active` leaves out handed-off sessions; `handoff`: those a human has. */
+export type SessionFilter = 'active' | 'handoff' | 'inactive' | 'all';
 
 export class ApiError extends Error {
   constructor(

@@ -1,5 +1,7 @@
 // Times and durations for a dense console: "4m", "2h 05m", "14:03",
-// "3 Aug 14:03".
+// "3 Aug, 14:03" (clock times in the browser locale, like the chat page).
+
+import { formatFullTime, formatStamp } from '../shared/time';
 
 /** Milliseconds since the epoch of an API timestamp, or NaN. */
 export function parseTime(iso: string | null | undefined): number {
@@ -29,27 +31,18 @@ export function formatAgo(iso: string | null | undefined, now: number): string {
   return text === 'just now' || text === '—' ? text : `${text} ago`;
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** Local time: "14:03" today, "3 Aug 14:03" otherwise, with the year when it is not this year. */
-export function formatTime(iso: string | null | undefined, now: number): string {
-  const t = parseTime(iso);
-  if (Number.isNaN(t)) return '—';
-  const d = new Date(t);
-  const today = new Date(now);
-  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  if (d.getFullYear() === today.getFullYear() && d.getMonth() === today.getMonth() && d.getDate() === today.getDate()) return hm;
-  const day = `${d.getDate()} ${MONTHS[d.getMonth()] ?? ''}`;
-  return d.getFullYear() === today.getFullYear() ? `${day} ${hm}` : `${day} ${d.getFullYear()} ${hm}`;
+/**
+ * Local time in the browser locale's short form, as the chat page shows it
+ * (../shared/time.ts): "14:03" (or "2:03 PM") today, with the day otherwise,
+ * with the year when it is not this year.
+ */
+export function formatTime(iso: string | null | undefined, now: number, locale?: string): string {
+  return formatStamp(iso, now, locale) || '—';
 }
 
 /** The full local date and time, for tooltips. */
-export function formatFull(iso: string | null | undefined): string {
-  const t = parseTime(iso);
-  if (Number.isNaN(t)) return '';
-  const d = new Date(t);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+export function formatFull(iso: string | null | undefined, locale?: string): string {
+  return formatFullTime(iso, locale);
 }
 
 /** One line of at most `max` characters, for previews. */

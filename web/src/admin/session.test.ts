@@ -125,8 +125,24 @@ describe('SessionController', () => {
     await c.setStatus('inactive');
     expect(c.state.session?.status).toBe('inactive');
     expect(server.requests.find((r) => r.method === 'PUT')!.body).toEqual({ status: 'inactive' });
+    // The close polls again at once (a closed handoff has a new notice);
+    // that poll's older answer must not undo the reopening.
     await c.setStatus('active');
     expect(c.state.session?.status).toBe('active');
+    c.stop();
+  });
+
+  it('closing a handed-off session ends the handoff: the notice the customer got shows at once', async () => {
+    const { server, api, timers } = setup();
+    const s = server.addSession('handoff');
+    server.addMessage(s.id, 'user', 'hello?');
+    const c = new SessionController(api, s.id, timers);
+    c.start();
+    await settle();
+    await c.setStatus('inactive');
+    await settle();
+    expect(c.state.session?.status).toBe('inactive');
+    expect(c.state.messages.map((m) => m.source)).toEqual([null, 'system']);
     c.stop();
   });
 

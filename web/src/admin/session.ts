@@ -39,6 +39,8 @@ export class SessionController {
   private loaded = false;
   private listeners = new Set<(s: SessionState) => void>();
   private disposed = false;
+  /** Bumped by every action that sets the session: a poll begun before it brings an older status. */
+  private actions = 0;
 
   constructor(
     private readonly api: SessionApi,
@@ -119,9 +121,10 @@ export class SessionController {
     // New messages (page after page while a burst is bigger than a page),
     // and the session itself (its status changes without a message, e.g.
     // when another agent closes it).
+    const actions = this.actions;
     const [session] = await Promise.all([this.api.session(this.id), this.pollMessages(ctx)]);
     if (ctx.isStopped()) return;
-    if (!sameSession(this.s.session, session)) this.set({ session });
+    if (actions === this.actions && !sameSession(this.s.session, session)) this.set({ session });
   }
 
   private async pollMessages(ctx: PollContext): Promise<void> {
@@ -152,6 +155,7 @@ export class SessionController {
     try {
       const res = await this.api.agentMessage(this.id, text, agentName);
       if (this.disposed) return true;
+      this.actions++;
       this.set({
         sending: false,
         messages: res.message ? mergeMessages(this.s.messages, [res.message]) : this.s.messages,
@@ -171,6 +175,7 @@ export class SessionController {
     try {
       const res = await this.api.release(this.id);
       if (this.disposed) return;
+      this.actions++;
       this.set({
         busy: null,
         actionNotice: 'Handed back to the bot.',
@@ -195,11 +200,14 @@ export class SessionController {
     try {
       const session = await this.api.updateSession(this.id, { status });
       if (this.disposed) return;
+      this.actions++;
       this.set({ busy: null, session, actionNotice: status === 'inactive' ? 'Session closed.' : 'Session reopened.' });
     } catch (e) {
       if (this.disposed) return;
       this.set({ busy: null, actionError: `${status === 'inactive' ? 'Not closed' : 'Not reopened'}: ${describeError(e)}` });
     }
+    // Closing a handed-off session hands it back: the notice the customer got is new.
+    this.refresh();
   }
 
   dismissNotice(): void {

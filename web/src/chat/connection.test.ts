@@ -335,6 +335,50 @@ describe('the outbox', () => {
     expect(h.last().messages()).toEqual([]);
   });
 
+  it('a refusal that names its message (client_id) fails that one, not the oldest in flight', () => {
+    const h = harness();
+    const failed = vi.fn();
+    h.connection.setEvents({ onFailed: failed });
+    h.connection.start(null);
+    greet(h.last());
+    h.connection.send({ clientId: 'c-n-1', text: 'fine' });
+    h.connection.send({ clientId: 'c-n-2', text: 'refused' });
+    h.last().receive({ type: 'error', seq: 2, code: 'message_too_long', message: 'too long', client_id: 'c-n-2' });
+    expect(failed).toHaveBeenCalledWith('c-n-2', 'message_too_long', 'too long');
+    expect(h.connection.pending()).toEqual(['c-n-1']);
+    // An error about a message that is not ours (or is done) fails nothing.
+    h.last().receive({ type: 'error', seq: 3, code: 'empty_message', message: 'empty', client_id: 'c-other-9' });
+    expect(failed).toHaveBeenCalledTimes(1);
+    expect(h.connection.pending()).toEqual(['c-n-1']);
+  });
+
+  it('storage_unavailable naming a message sends only that one again, after the pause', () => {
+    const h = harness({}, () => 1);
+    h.connection.start(null);
+    greet(h.last());
+    const s = h.last();
+    h.connection.send({ clientId: 'c-t-1', text: 'stored' });
+    h.connection.send({ clientId: 'c-t-2', text: 'not stored' });
+    s.receive({ type: 'error', seq: 2, code: 'storage_unavailable', message: 'could not be saved', client_id: 'c-t-2' });
+    h.clock.advance(999);
+    expect(s.messages().map((m) => m.id)).toEqual(['c-t-1', 'c-t-2']);
+    h.clock.advance(1);
+    expect(s.messages().map((m) => m.id)).toEqual(['c-t-1', 'c-t-2', 'c-t-2']);
+  });
+
+  it('rate_limited naming a message holds only that one', () => {
+    const h = harness();
+    h.connection.start(null);
+    greet(h.last());
+    const s = h.last();
+    h.connection.send({ clientId: 'c-u-1', text: 'first' });
+    h.connection.send({ clientId: 'c-u-2', text: 'second' });
+    s.receive({ type: 'error', seq: 2, code: 'rate_limited', message: 'slow down', retry_after_ms: 500, client_id: 'c-u-2' });
+    h.clock.advance(500);
+    // c-u-1 is still on the wire (its ack is coming): only c-u-2 goes again.
+    expect(s.messages().map((m) => m.id)).toEqual(['c-u-1', 'c-u-2', 'c-u-2']);
+  });
+
   it('cancel names the message being answered', () => {
     const h = harness();
     h.connection.start(null);

@@ -456,13 +456,14 @@ export class ChatConnection {
 
   private onError(frame: ErrorFrame): void {
     const now = this.o.clock.now();
+    // Errors about one message name it (`client_id`); older servers did
+    // not, and then the guesses below stand in.
+    const named = frame.client_id !== undefined ? this.outbox.find((i) => i.clientId === frame.client_id) ?? null : undefined;
     switch (frame.code) {
       case ErrorCodes.rateLimited:
       case ErrorCodes.tooManyPending: {
         const wait = Math.max(frame.retry_after_ms ?? 1000, 50);
-        const items = frame.client_id !== undefined
-          ? this.outbox.filter((i) => i.clientId === frame.client_id)
-          : this.outbox.filter((i) => i.inFlight);
+        const items = named !== undefined ? (named ? [named] : []) : this.outbox.filter((i) => i.inFlight);
         for (const item of items) {
           item.inFlight = false;
           item.notBefore = now + wait;
@@ -471,10 +472,12 @@ export class ChatConnection {
         return;
       }
       case ErrorCodes.storageUnavailable: {
-        // Not stored, and the frame does not say which message: send again
-        // everything not acknowledged (the server deduplicates by id).
+        // Not stored: send it again after a pause (the database is in
+        // trouble, so nothing goes out before). Without a name, everything
+        // not acknowledged goes again (the server deduplicates by id).
         const delay = backoffDelay(this.storageStreak++, this.o.storageBaseDelayMs, this.o.storageMaxDelayMs, this.o.random);
-        for (const item of this.outbox) item.inFlight = false;
+        const items = named !== undefined ? (named ? [named] : []) : this.outbox;
+        for (const item of items) item.inFlight = false;
         this.pausedUntil = now + delay;
         this.scheduleFlush();
         return;
@@ -482,9 +485,10 @@ export class ChatConnection {
       case ErrorCodes.messageTooLong:
       case ErrorCodes.emptyMessage:
       case ErrorCodes.invalidFrame: {
-        // Refused for good. The server answers messages in the order they
-        // came, each with an ack or an error, so it is the oldest in flight.
-        const item = this.outbox.find((i) => i.inFlight);
+        // Refused for good. Without a name: the server answers messages in
+        // the order they came, each with an ack or an error, so it is the
+        // oldest in flight.
+        const item = named !== undefined ? named : this.outbox.find((i) => i.inFlight);
         if (!item) return;
         this.outbox = this.outbox.filter((i) => i !== item);
         this.events.onFailed?.(item.clientId, frame.code, frame.message);
@@ -494,6 +498,9 @@ export class ChatConnection {
         this.busy = true; // a 1013 close follows
         return;
       default:
+        // shutting_down: the close (1001) that follows queues the message
+        // again; internal_error: the message is stored, its answer comes
+        // after the next resume.
         return;
     }
   }

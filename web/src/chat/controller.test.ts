@@ -182,4 +182,63 @@ describe('ChatController', () => {
     expect(a.h.last().params().get('session_id')).toBeNull();
     expect(a.storage.history().map((e) => e.title)).toEqual(['keep me']);
   });
+
+  it('Stop after a reload cancels the answer the re-sent typing names', () => {
+    const store = new MemoryStore();
+    const a = page(store);
+    a.c.init();
+    greet(a.h.last(), 7, 'tok', 1);
+    const sent = a.c.send('Tell me a long story');
+    const id = sent.ok ? sent.clientId : '';
+    a.h.last().receive({ type: 'ack', seq: 2, id, message_id: 10 });
+    a.h.last().receive({ type: 'typing', seq: 3, reply_to: 10 });
+    // The page reloads while the answer is generated.
+    const b = page(store, 'pageB');
+    b.c.init();
+    const s = b.h.last();
+    greet(s, 7, 'tok', 0);
+    expect(b.c.stopGenerating()).toBe(false); // nothing is generated on this socket yet
+    s.receive({ type: 'typing', seq: 5, reply_to: 10 });
+    expect(b.c.stopGenerating()).toBe(true);
+    expect(s.frames().at(-1)).toEqual({ type: 'cancel', reply_to: 10 });
+    // Cancelled before its first piece: an empty final message, stored as shown.
+    s.receive({ type: 'message', seq: 6, id: 11, reply_to: 10, role: 'assistant', text: '', source: 'llm', finish_reason: 'cancelled' });
+    expect(texts(b.c)).toEqual(['user:Tell me a long story:acked', 'assistant::done']);
+    expect(page(store, 'pageC').storage.load('7')?.messages.at(-1)).toMatchObject({ finishReason: 'cancelled', text: '' });
+  });
+
+  it('an error naming a message marks that message failed, and only it', () => {
+    const a = page(new MemoryStore());
+    a.c.init();
+    greet(a.h.last(), 7, 'tok', 1);
+    const one = a.c.send('one');
+    const two = a.c.send('two');
+    const idTwo = two.ok ? two.clientId : '';
+    a.h.last().receive({ type: 'error', seq: 2, code: 'empty_message', message: 'empty', client_id: idTwo });
+    expect(texts(a.c)).toEqual(['user:one:sent', 'user:two:failed']);
+    expect(a.c.getState().transcript.error).toMatchObject({ code: 'empty_message', clientId: idTwo });
+    a.h.last().receive({ type: 'ack', seq: 3, id: one.ok ? one.clientId : '', message_id: 10 });
+    expect(texts(a.c)).toEqual(['user:one:acked', 'user:two:failed']);
+  });
+
+  it('the handoff follows the session status across a reload, and is stored', () => {
+    const store = new MemoryStore();
+    const a = page(store);
+    a.c.init();
+    greet(a.h.last(), 7, 'tok', 1);
+    a.h.last().receive({ type: 'ack', seq: 2, id: null, message_id: 10, text: 'a person please' });
+    a.h.last().receive({
+      type: 'message', seq: 3, id: 11, reply_to: 10, role: 'assistant', text: 'Connecting you with our team.', source: 'fallback', handoff: true,
+    });
+    expect(a.c.getState().transcript.handoff).toEqual({ active: true, agentName: null });
+    // A reload shows it at once, from storage…
+    const b = page(store, 'pageB');
+    b.c.init();
+    expect(b.c.getState().transcript.handoff.active).toBe(true);
+    // …and the server says the team handed it back meanwhile (the replayed notice has no flag).
+    b.h.last().receive({ type: 'session', seq: 0, session_id: 7, resume_token: 'tok', resumed: true, status: 'active' });
+    b.h.last().receive({ type: 'message', seq: 5, id: 12, reply_to: null, role: 'assistant', text: "You're back with the assistant.", source: 'system' });
+    expect(b.c.getState().transcript.handoff.active).toBe(false);
+    expect(page(store, 'pageC').storage.load('7')?.handoff).toEqual({ active: false, agentName: null });
+  });
 });

@@ -26,6 +26,26 @@ describe('parseServerFrame', () => {
     });
   });
 
+  it('reads the fields that say who answers and what is answered', () => {
+    expect(parse({ type: 'session', seq: 1, session_id: 5, resume_token: 'abc', resumed: false, status: 'active' })).toEqual({
+      type: 'session', seq: 1, session_id: 5, resume_token: 'abc', resumed: false, status: 'active',
+    });
+    expect(parse({ type: 'session', seq: 0, session_id: 5, resume_token: 'abc', resumed: true, status: 'handoff' })).toMatchObject({ status: 'handoff' });
+    // A status this client does not know: the bot answers. None at all: not said.
+    expect(parse({ type: 'session', seq: 0, session_id: 5, resume_token: 'abc', resumed: true, status: 'paused' })).toMatchObject({ status: 'active' });
+    expect(parse({ type: 'session', seq: 0, session_id: 5, resume_token: 'abc', resumed: true })).not.toHaveProperty('status');
+    expect(parse({ type: 'typing', seq: 3, reply_to: 9 })).toEqual({ type: 'typing', seq: 3, reply_to: 9 });
+    expect(parse({ type: 'typing', seq: 3, reply_to: 0 })).toEqual({ type: 'typing', seq: 3 });
+    expect(parse({ type: 'typing', seq: 3, reply_to: '9' })).toEqual({ type: 'typing', seq: 3 });
+    const msg = { type: 'message', seq: 5, id: 10, reply_to: 9, role: 'assistant', text: 'Connecting you', source: 'fallback' };
+    expect(parse({ ...msg, handoff: true })).toMatchObject({ handoff: true });
+    expect(parse({ ...msg, handoff: false })).toMatchObject({ handoff: false });
+    expect(parse({ ...msg, handoff: 'yes' })).not.toHaveProperty('handoff');
+    expect(parse(msg)).not.toHaveProperty('handoff');
+    expect(parse({ type: 'error', seq: 9, code: 'storage_unavailable', message: 'not saved', client_id: 'c-16' })).toMatchObject({ client_id: 'c-16' });
+    expect(parse({ type: 'error', seq: 9, code: 'empty_message', message: 'empty', client_id: 42 })).toMatchObject({ client_id: '42' });
+  });
+
   it('ignores what it does not understand', () => {
     for (const bad of [
       'not json',

@@ -10,7 +10,14 @@ export interface SessionFrame {
   session_id: number;
   resume_token: string;
   resumed: boolean;
+  /**
+   * `handoff` while a human agent has the session, else `active`. Left out
+   * when the server did not say (an older server): the client keeps what it knew.
+   */
+  status?: SessionStatus;
 }
+
+export type SessionStatus = 'active' | 'handoff';
 
 export interface AckFrame {
   type: 'ack';
@@ -25,6 +32,8 @@ export interface AckFrame {
 export interface TypingFrame {
   type: 'typing';
   seq: Seq;
+  /** The user message being answered (left out by older servers). */
+  reply_to?: number;
 }
 
 export interface DeltaFrame {
@@ -52,6 +61,12 @@ export interface MessageFrame {
   response_time?: number;
   finish_reason?: string;
   created_at?: string;
+  /**
+   * Only on a live message that changes who answers: `true` hands the
+   * session to a human (the bot's hand-off reply, or an agent taking over),
+   * `false` hands it back (the release notice). Replays never carry it.
+   */
+  handoff?: boolean;
 }
 
 export interface PongFrame {
@@ -65,6 +80,7 @@ export interface ErrorFrame {
   code: string;
   message: string;
   retry_after_ms?: number;
+  /** The client's id of the message this error refuses, if it had one. */
   client_id?: string;
 }
 
@@ -149,16 +165,20 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
   const seq = raw.seq;
   if (!isNonNegInt(seq)) return null;
   switch (raw.type) {
-    case 'session':
+    case 'session': {
       if (!isPosInt(raw.session_id) || !isStr(raw.resume_token) || raw.resume_token === '')
         return null;
-      return {
+      const frame: SessionFrame = {
         type: 'session',
         seq,
         session_id: raw.session_id,
         resume_token: raw.resume_token,
         resumed: raw.resumed === true,
       };
+      // Any other status (one this client does not know) means the bot answers.
+      if (isStr(raw.status)) frame.status = raw.status === 'handoff' ? 'handoff' : 'active';
+      return frame;
+    }
     case 'ack': {
       if (!isPosInt(raw.message_id)) return null;
       let id: string | null = null;
@@ -169,8 +189,11 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
       if (isStr(raw.text)) frame.text = raw.text;
       return frame;
     }
-    case 'typing':
-      return { type: 'typing', seq };
+    case 'typing': {
+      const frame: TypingFrame = { type: 'typing', seq };
+      if (isPosInt(raw.reply_to)) frame.reply_to = raw.reply_to;
+      return frame;
+    }
     case 'delta':
       if (!isPosInt(raw.reply_to) || !isNonNegInt(raw.offset) || !isStr(raw.text)) return null;
       return { type: 'delta', seq, reply_to: raw.reply_to, offset: raw.offset, text: raw.text };
@@ -191,6 +214,7 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
       if (typeof raw.response_time === 'number') frame.response_time = raw.response_time;
       if (isStr(raw.finish_reason)) frame.finish_reason = raw.finish_reason;
       if (isStr(raw.created_at)) frame.created_at = raw.created_at;
+      if (typeof raw.handoff === 'boolean') frame.handoff = raw.handoff;
       return frame;
     }
     case 'pong':

@@ -10,7 +10,7 @@ const send = (clientId: string, text: string): TranscriptEvent => ({ type: 'loca
 const session = (seq = 1): ServerFrame => ({ type: 'session', seq, session_id: 7, resume_token: 'tok', resumed: seq === 0 });
 const ack = (seq: number, id: string | null, messageId: number, text?: string): ServerFrame =>
   text === undefined ? { type: 'ack', seq, id, message_id: messageId } : { type: 'ack', seq, id, message_id: messageId, text };
-const typing = (seq: number): ServerFrame => ({ type: 'typing', seq });
+const typing = (seq: number, replyTo?: number): ServerFrame => (replyTo === undefined ? { type: 'typing', seq } : { type: 'typing', seq, reply_to: replyTo });
 const delta = (seq: number, replyTo: number, offset: number, text: string): ServerFrame => ({ type: 'delta', seq, reply_to: replyTo, offset, text });
 const reply = (seq: number, id: number, replyTo: number | null, text: string, extra: Partial<Extract<ServerFrame, { type: 'message' }>> = {}): ServerFrame => ({
   type: 'message',
@@ -120,6 +120,61 @@ describe('streaming an answer', () => {
     expect(s.error?.code).toBe('internal_error');
   });
 
+  it('typing names the message it answers: that one is the one to stop, not the oldest awaited', () => {
+    let s = run([f(session()), f(ack(2, null, 10, 'first')), f(ack(3, null, 12, 'second')), f(typing(4, 12))]);
+    expect(generatingReply(s)?.replyTo).toBe(12);
+    expect(s.messages.at(-1)).toMatchObject({ status: 'streaming', replyTo: 12 });
+    expect(s.messages.at(-1)!.replyToGuessed).toBeUndefined();
+    s = run([f(reply(5, 13, 12, 'answer'))], s);
+    expect(s.messages.filter((m) => m.role === 'assistant')).toHaveLength(1);
+  });
+
+  it('typing after a reload (nothing awaited in memory) still knows its message', () => {
+    // A stored conversation: the acks are in it, the in-memory queue is not.
+    const stored = { ...run([f(session()), send('c-1', 'q'), f(ack(2, 'c-1', 10))]), awaiting: [], generating: null };
+    const s = run([resumedSession(), f(typing(5, 10))], stored);
+    expect(generatingReply(s)).toMatchObject({ replyTo: 10 });
+  });
+
+  it('after a resume the re-sent typing (fresh seq) keeps the half-streamed bubble; the catch-up delta adds nothing twice', () => {
+    let s = run([f(session()), send('c-1', 'q'), f(ack(2, 'c-1', 10)), f(typing(3, 10)), f(delta(4, 10, 0, 'Hello wor'))]);
+    const key = s.messages[1]!.key;
+    s = run([{ type: 'unsent' }, resumedSession()], s);
+    expect(generatingReply(s)).toBeNull();
+    s = run([f(typing(7, 10))], s);
+    expect(s.messages).toHaveLength(2);
+    expect(s.messages[1]).toMatchObject({ key, text: 'Hello wor', status: 'streaming', stale: false });
+    expect(generatingReply(s)).toEqual({ key, replyTo: 10 });
+    s = run([f(delta(8, 10, 0, 'Hello world'))], s);
+    expect(s.messages).toHaveLength(2);
+    expect(s.messages[1]).toMatchObject({ key, text: 'Hello world' });
+  });
+
+  it('a typing for an answer that is final already shows nothing', () => {
+    const s1 = run([f(session()), f(ack(2, null, 10, 'q')), f(reply(3, 11, 10, 'done'))]);
+    const s2 = run([f(typing(4, 10))], s1);
+    expect(s2.messages).toEqual(s1.messages);
+    expect(generatingReply(s2)).toBeNull();
+  });
+
+  it('a cancel before the first delta: the empty final message takes the typing bubble’s place', () => {
+    const s = run([f(session()), f(ack(2, null, 10, 'q')), f(typing(3, 10)), f(reply(4, 11, 10, '', { finish_reason: 'cancelled' }))]);
+    expect(s.messages).toHaveLength(2);
+    expect(s.messages[1]).toMatchObject({ status: 'done', text: '', finishReason: 'cancelled', messageId: 11, key: 'r-t3' });
+    expect(generatingReply(s)).toBeNull();
+  });
+
+  it('internal_error naming a message removes only the bubble waiting for its answer', () => {
+    let s = run([f(session()), send('c-1', 'one'), f(ack(2, 'c-1', 10)), send('c-2', 'two'), f(ack(3, 'c-2', 12)), f(typing(4, 10))]);
+    s = run([f({ type: 'error', seq: 5, code: 'internal_error', message: 'could not answer', client_id: 'c-2' })], s);
+    expect(s.messages.map((m) => m.status)).toEqual(['acked', 'acked', 'streaming']);
+    expect(generatingReply(s)?.replyTo).toBe(10);
+    expect(s.error).toEqual({ code: 'internal_error', message: 'could not answer', clientId: 'c-2' });
+    s = run([f({ type: 'error', seq: 6, code: 'internal_error', message: 'could not answer', client_id: 'c-1' })], s);
+    expect(s.messages.map((m) => m.status)).toEqual(['acked', 'acked']);
+    expect(generatingReply(s)).toBeNull();
+  });
+
   it('a cancelled answer is final with its reason', () => {
     const s = run([f(session()), f(ack(2, null, 10, 'q')), f(typing(3)), f(delta(4, 10, 0, 'Partial')), f(reply(5, 11, 10, 'Partial', { finish_reason: 'cancelled' }))]);
     expect(s.messages[1]).toMatchObject({ status: 'done', finishReason: 'cancelled', text: 'Partial' });
@@ -153,9 +208,19 @@ describe('local sends and acks', () => {
     expect(unsentMessages(s)).toEqual([]);
   });
 
-  it('delivery errors are cleared by the next ack', () => {
-    let s = run([f(session()), send('c-1', 'x'), f({ type: 'error', seq: 2, code: 'rate_limited', message: 'slow', retry_after_ms: 100, client_id: 'c-1' })]);
-    expect(s.error?.code).toBe('rate_limited');
+  it('a delivery error naming its message lasts until that message is acknowledged', () => {
+    let s = run([f(session()), send('c-1', 'x'), send('c-2', 'y')]);
+    s = run([f({ type: 'error', seq: 2, code: 'rate_limited', message: 'slow', retry_after_ms: 100, client_id: 'c-2' })], s);
+    expect(s.error).toEqual({ code: 'rate_limited', message: 'slow', clientId: 'c-2' });
+    s = run([f(ack(3, 'c-1', 10))], s);
+    expect(s.error?.code).toBe('rate_limited'); // another message got through: c-2 still waits
+    s = run([f(ack(4, 'c-2', 11))], s);
+    expect(s.error).toBeNull();
+  });
+
+  it('delivery errors without a client id are cleared by the next ack', () => {
+    let s = run([f(session()), send('c-1', 'x'), f({ type: 'error', seq: 2, code: 'storage_unavailable', message: 'not saved' })]);
+    expect(s.error?.code).toBe('storage_unavailable');
     s = run([f(ack(3, 'c-1', 10))], s);
     expect(s.error).toBeNull();
   });
@@ -229,25 +294,67 @@ describe('replays', () => {
 });
 
 describe('human handoff', () => {
-  const agentMsg = (seq: number, id: number, text: string, name = 'Dana'): ServerFrame =>
-    reply(seq, id, null, text, { role: 'agent', source: 'agent', agent_name: name });
-  const released = (seq: number, id: number): ServerFrame =>
-    reply(seq, id, null, "You're back with the assistant.", { role: 'assistant', source: 'system' });
+  const agentMsg = (seq: number, id: number, text: string, name = 'Dana', extra: Partial<Extract<ServerFrame, { type: 'message' }>> = {}): ServerFrame =>
+    reply(seq, id, null, text, { role: 'agent', source: 'agent', agent_name: name, ...extra });
+  const released = (seq: number, id: number, extra: Partial<Extract<ServerFrame, { type: 'message' }>> = {}): ServerFrame =>
+    reply(seq, id, null, "You're back with the assistant.", { role: 'assistant', source: 'system', ...extra });
+  const handingOff = (seq: number, id: number, replyTo: number, extra: Partial<Extract<ServerFrame, { type: 'message' }>> = {}): ServerFrame =>
+    reply(seq, id, replyTo, "I'm connecting you with our support team.", { source: 'fallback', ...extra });
 
-  it('an agent message shows the banner with the name; a system notice after it removes it', () => {
-    let s = run([f(session()), f(ack(2, null, 1, 'I want a human')), f(reply(3, 2, 1, "I'm connecting you…", { source: 'fallback' }))]);
-    expect(s.handoff.active).toBe(false);
-    s = run([f(agentMsg(4, 3, 'Hi, Dana here.'))], s);
+  it('the bot handing off (handoff:true) starts the handoff at once, before any agent writes', () => {
+    let s = run([f(session()), f(ack(2, null, 1, 'I want a human')), f(typing(3)), f(handingOff(4, 2, 1, { handoff: true }))]);
+    expect(s.handoff).toEqual({ active: true, agentName: null });
+    // Messages to the team are not awaited from the bot.
+    s = run([f(ack(5, null, 3, 'hello?'))], s);
+    expect(s.awaiting).toEqual([]);
+    s = run([f(agentMsg(6, 4, 'Hi, Dana here.'))], s);
     expect(s.handoff).toEqual({ active: true, agentName: 'Dana' });
     expect(s.messages.at(-1)).toMatchObject({ role: 'agent', agentName: 'Dana', status: 'done', text: 'Hi, Dana here.' });
-    s = run([f(ack(5, null, 4, 'thanks')), f(released(6, 5))], s);
+    s = run([f(ack(7, null, 5, 'thanks')), f(released(8, 6, { handoff: false }))], s);
     expect(s.handoff).toEqual({ active: false, agentName: null });
     expect(s.messages.at(-1)).toMatchObject({ role: 'system' });
   });
 
+  it('an agent who takes over from the bot (handoff:true on their message) is named at once', () => {
+    const s = run([f(session()), f(agentMsg(2, 3, 'Hi, Sam from support.', 'Sam', { handoff: true }))]);
+    expect(s.handoff).toEqual({ active: true, agentName: 'Sam' });
+  });
+
+  it('messages without the flag start and end nothing (live or replayed): the session status counts', () => {
+    // A bot answer that merely mentions the team, and a stray agent message: no handoff.
+    let s = run([f(session()), f(ack(2, null, 1, 'q')), f(handingOff(3, 2, 1)), f(agentMsg(4, 3, 'old message'))]);
+    expect(s.handoff.active).toBe(false);
+    // While a human has the session, a notice without the flag does not end it.
+    s = run([resumedSession('handoff'), f(released(5, 4))], s);
+    expect(s.handoff).toEqual({ active: true, agentName: null });
+  });
+
+  it('after a resume the session status says whether a human has the conversation; replayed agent messages name them', () => {
+    const s = run([resumedSession('handoff'), f(ack(2, null, 1, 'human please')), f(handingOff(3, 2, 1)), f(agentMsg(4, 3, 'Dana here')), f(agentMsg(5, 4, 'Still here'))]);
+    expect(s.handoff).toEqual({ active: true, agentName: 'Dana' });
+    const before = run([f(session()), f(ack(2, null, 1, 'human please')), f(handingOff(3, 2, 1, { handoff: true }))]);
+    expect(before.handoff.active).toBe(true);
+    // Released while the page was away: the replayed notice has no flag, the status says it.
+    const after = run([resumedSession('active'), f(released(9, 5))], before);
+    expect(after.handoff).toEqual({ active: false, agentName: null });
+  });
+
+  it('a replayed release forgets the agent of an earlier handoff', () => {
+    const s = run([
+      resumedSession('handoff'),
+      f(ack(2, null, 1, 'human please')),
+      f(handingOff(3, 2, 1)),
+      f(agentMsg(4, 3, 'Dana here')),
+      f(released(5, 4)),
+      f(ack(6, null, 5, 'a person again please')),
+      f(handingOff(7, 6, 5)),
+    ]);
+    expect(s.handoff).toEqual({ active: true, agentName: null });
+  });
+
   it('messages to the agent are not awaited by the bot: the next typing answers the next message', () => {
-    let s = run([f(session()), f(agentMsg(2, 3, 'Hi'))]);
-    s = run([f(ack(3, null, 4, 'for the agent')), f(released(4, 5)), f(ack(5, null, 6, 'for the bot')), f(typing(6))], s);
+    let s = run([f(session()), f(agentMsg(2, 3, 'Hi', 'Dana', { handoff: true }))]);
+    s = run([f(ack(3, null, 4, 'for the agent')), f(released(4, 5, { handoff: false })), f(ack(5, null, 6, 'for the bot')), f(typing(6))], s);
     expect(generatingReply(s)?.replyTo).toBe(6);
   });
 
@@ -256,9 +363,10 @@ describe('human handoff', () => {
     expect(s.handoff.active).toBe(false);
     expect(s.messages[0]).toMatchObject({ role: 'system' });
   });
-
-  it('the banner state survives a replay', () => {
-    const s = run([f(session(0)), f(ack(2, null, 1, 'human please')), f(agentMsg(3, 2, 'Dana here')), f(agentMsg(4, 3, 'Still here'))]);
-    expect(s.handoff).toEqual({ active: true, agentName: 'Dana' });
-  });
 });
+
+function resumedSession(status?: 'active' | 'handoff'): TranscriptEvent {
+  const frame: ServerFrame = { type: 'session', seq: 0, session_id: 7, resume_token: 'tok', resumed: true };
+  if (status) frame.status = status;
+  return f(frame);
+}

@@ -7,7 +7,7 @@
 // after a resume, re-sent acks and merged copies from storage never show
 // anything twice.
 
-import type { AckFrame, DeltaFrame, ErrorFrame, MessageFrame, ServerFrame } from './protocol';
+import type { AckFrame, DeltaFrame, ErrorFrame, MessageFrame, ServerFrame, SessionFrame, TypingFrame } from './protocol';
 import { ErrorCodes } from './protocol';
 
 export type Role = 'user' | 'assistant' | 'agent' | 'system';
@@ -32,7 +32,7 @@ export interface ChatMessage {
   messageId?: number;
   /** For replies: the id of the user message answered. */
   replyTo?: number | null;
-  /** True while `replyTo` is only our guess (a `typing` frame names nothing). */
+  /** True while `replyTo` is only our guess (a `typing` frame from an older server names nothing). */
   replyToGuessed?: boolean;
   /** Seq of the frame that created or last placed the message. */
   seq?: number;
@@ -48,6 +48,11 @@ export interface ChatMessage {
   error?: string;
 }
 
+/**
+ * Who answers. `active`: a human has the conversation (the bot handed it
+ * over, or an agent took it); `agentName`: the agent who wrote last in this
+ * handoff, null while nobody has joined yet.
+ */
 export interface HandoffState {
   active: boolean;
   agentName: string | null;
@@ -56,6 +61,8 @@ export interface HandoffState {
 export interface TranscriptError {
   code: string;
   message: string;
+  /** The message the error is about (the server's `client_id`), when it said. */
+  clientId?: string;
 }
 
 export interface TranscriptState {
@@ -247,8 +254,12 @@ function onAck(state: TranscriptState, frame: AckFrame): TranscriptState {
   // A live ack for a message sent elsewhere (REST) carries no text: nothing
   // to show, but the bot may answer it, so it still counts as awaited.
   const awaiting = state.handoff.active ? state.awaiting : [...state.awaiting, frame.message_id];
+  // A delivery problem is over once its message got through (any message,
+  // when the error did not say which one it was about).
   const error =
-    state.error && isDeliveryError(state.error.code) ? null : state.error;
+    state.error && isDeliveryError(state.error.code) && (state.error.clientId === undefined || state.error.clientId === frame.id)
+      ? null
+      : state.error;
   return { ...state, messages: next, awaiting, error };
 }
 
@@ -261,31 +272,45 @@ function isDeliveryError(code: string): boolean {
   );
 }
 
-function onTyping(state: TranscriptState, seq: number): TranscriptState {
-  const guess = state.awaiting[0] ?? null;
+function onTyping(state: TranscriptState, frame: TypingFrame): TranscriptState {
   const { messages } = state;
-  // A stream cut off by a reconnect belongs to the same (oldest) answer:
-  // answers are generated one at a time, in order.
-  let idx = findIndex(messages, (m) => m.status === 'streaming' && m.stale === true);
-  if (idx === -1) idx = findIndex(messages, (m) => m.status === 'streaming' && m.text === '');
+  const known = frame.reply_to ?? null;
+  let idx: number;
+  if (known !== null) {
+    if (findIndex(messages, (m) => m.role === 'assistant' && m.status === 'done' && m.replyTo === known) !== -1) return state;
+    // The same answer again (after a resume the server announces it anew,
+    // before it re-sends what was streamed): keep its bubble.
+    idx = findIndex(messages, (m) => m.status === 'streaming' && m.replyTo === known && !m.replyToGuessed);
+    if (idx === -1) idx = findIndex(messages, (m) => m.status === 'streaming' && m.text === '' && (m.replyToGuessed === true || m.replyTo == null));
+  } else {
+    // An older server does not say which message is answered. A stream cut
+    // off by a reconnect belongs to the same (oldest) answer: answers are
+    // generated one at a time, in order.
+    idx = findIndex(messages, (m) => m.status === 'streaming' && m.stale === true);
+    if (idx === -1) idx = findIndex(messages, (m) => m.status === 'streaming' && m.text === '');
+  }
+  const guess = state.awaiting[0] ?? null;
   if (idx !== -1) {
     const m = messages[idx]!;
     const reused: ChatMessage = { ...m, stale: false };
-    if (m.replyTo == null && guess !== null) {
+    if (known !== null) {
+      reused.replyTo = known;
+      delete reused.replyToGuessed;
+    } else if (m.replyTo == null && guess !== null) {
       reused.replyTo = guess;
       reused.replyToGuessed = true;
     }
     return { ...state, messages: replaceAt(messages, idx, reused), generating: m.key };
   }
   const placeholder: ChatMessage = {
-    key: `r-t${seq}`,
+    key: `r-t${frame.seq}`,
     role: 'assistant',
     text: '',
     status: 'streaming',
-    replyTo: guess,
-    replyToGuessed: true,
-    seq,
+    replyTo: known ?? guess,
+    seq: frame.seq,
   };
+  if (known === null) placeholder.replyToGuessed = true;
   return { ...state, messages: [...messages, placeholder], generating: placeholder.key };
 }
 
@@ -368,51 +393,92 @@ function onMessage(state: TranscriptState, frame: MessageFrame): TranscriptState
   }
 
   let awaiting = state.awaiting;
-  let handoff = state.handoff;
   if (frame.reply_to !== null && role === 'assistant') awaiting = removeAwaitingThrough(awaiting, frame.reply_to);
-  if (role === 'agent') {
-    handoff = { active: true, agentName: frame.agent_name?.trim() || 'Support agent' };
+  const handoff = nextHandoff(state.handoff, frame, role);
+  if (handoff.active && (role === 'agent' || frame.handoff === true)) {
     // While a person has the conversation, the bot answers nothing new.
     const current = generating ? next.find((m) => m.key === generating)?.replyTo : null;
     awaiting = current != null ? awaiting.filter((id) => id === current) : [];
   } else if (role === 'system') {
-    if (handoff.active) handoff = { active: false, agentName: null };
     awaiting = [];
   }
-  return { ...state, messages: next, generating, awaiting, handoff };
+  return { ...state, messages: next, generating, awaiting, handoff: sameHandoff(handoff, state.handoff) ? state.handoff : handoff };
+}
+
+const agentNameOf = (frame: MessageFrame) => frame.agent_name?.trim() || 'Support agent';
+
+/**
+ * Who answers after `frame`. Only live messages that change it say so
+ * (`handoff`); replayed ones do not, and after a resume the `session`
+ * frame's status has told already. So a message without the flag never
+ * starts or ends a handoff: an agent's message names who has joined (while
+ * a human has the conversation), a notice from the support side (a replayed
+ * release) means whoever had joined is gone.
+ */
+function nextHandoff(current: HandoffState, frame: MessageFrame, role: Role): HandoffState {
+  if (frame.handoff === true) return { active: true, agentName: role === 'agent' ? agentNameOf(frame) : null };
+  if (frame.handoff === false) return { active: false, agentName: null };
+  if (role === 'agent' && current.active) return { active: true, agentName: agentNameOf(frame) };
+  if (role === 'system' && current.agentName !== null) return { ...current, agentName: null };
+  return current;
+}
+
+function sameHandoff(a: HandoffState, b: HandoffState): boolean {
+  return a.active === b.active && a.agentName === b.agentName;
+}
+
+function onSession(state: TranscriptState, frame: SessionFrame): TranscriptState {
+  let next: TranscriptState = { ...state, sessionId: frame.session_id, resumeToken: frame.resume_token };
+  // A new socket: nothing is being generated on it yet. A bubble still
+  // waiting for its first byte goes (a `typing` comes again if the bot is
+  // still at it); a half-streamed one stays, marked stale, until the
+  // server re-sends it (one delta from offset 0) or its final message.
+  const messages = next.messages
+    .filter((m) => !(m.status === 'streaming' && m.text === ''))
+    .map((m) => (m.status === 'streaming' ? { ...m, stale: true, pieces: undefined } : m));
+  next = { ...next, messages, generating: null };
+  // Whether a human has the conversation: the server knows (replayed
+  // messages do not carry the flag). The agent who joined is kept while the
+  // handoff goes on; a replayed release notice forgets them.
+  if (frame.status === 'handoff') {
+    if (!state.handoff.active) next.handoff = { active: true, agentName: null };
+    next.awaiting = [];
+  } else if (frame.status === 'active' && state.handoff.active) {
+    next.handoff = { active: false, agentName: null };
+  }
+  return next;
 }
 
 function onError(state: TranscriptState, frame: ErrorFrame): TranscriptState {
   let next = state;
   if (frame.code === ErrorCodes.internalError) {
     // The answer failed; the bubble waiting for it goes (the message is
-    // stored and answered after the next resume).
-    const messages = state.messages.filter((m) => !(m.status === 'streaming' && m.text === ''));
-    next = { ...state, messages, generating: null };
+    // stored and answered after the next resume). The error names the
+    // message; without that, every bubble still waiting for its first byte.
+    const asked = frame.client_id === undefined
+      ? undefined
+      : state.messages.find((m) => m.role === 'user' && m.clientId === frame.client_id)?.messageId;
+    const waiting = (m: ChatMessage) => m.status === 'streaming' && m.text === '';
+    const gone = asked === undefined ? waiting : (m: ChatMessage) => waiting(m) && m.replyTo === asked;
+    const messages = state.messages.filter((m) => !gone(m));
+    const stillThere = state.generating !== null && messages.some((m) => m.key === state.generating);
+    next = { ...state, messages, generating: stillThere ? state.generating : null };
   }
   if (frame.code === ErrorCodes.invalidResume || frame.code === ErrorCodes.serverBusy) return next;
-  return { ...next, error: { code: frame.code, message: frame.message } };
+  const error: TranscriptError = { code: frame.code, message: frame.message };
+  if (frame.client_id !== undefined) error.clientId = frame.client_id;
+  return { ...next, error };
 }
 
 function onFrame(state: TranscriptState, frame: ServerFrame): TranscriptState {
   if (frame.seq > 0) state = withSeq(state, frame.seq);
   switch (frame.type) {
-    case 'session': {
-      let next: TranscriptState = { ...state, sessionId: frame.session_id, resumeToken: frame.resume_token };
-      // A new socket: nothing is being generated on it yet. A bubble still
-      // waiting for its first byte goes (a `typing` comes again if the bot is
-      // still at it); a half-streamed one stays, marked stale, until the
-      // server re-sends it (one delta from offset 0) or its final message.
-      const messages = next.messages
-        .filter((m) => !(m.status === 'streaming' && m.text === ''))
-        .map((m) => (m.status === 'streaming' ? { ...m, stale: true, pieces: undefined } : m));
-      next = { ...next, messages, generating: null };
-      return next;
-    }
+    case 'session':
+      return onSession(state, frame);
     case 'ack':
       return onAck(state, frame);
     case 'typing':
-      return onTyping(state, frame.seq);
+      return onTyping(state, frame);
     case 'delta':
       return onDelta(state, frame);
     case 'message':
@@ -482,7 +548,7 @@ export function reduce(state: TranscriptState, event: TranscriptEvent): Transcri
     }
     case 'failed': {
       const idx = findIndex(state.messages, (m) => m.role === 'user' && m.clientId === event.clientId);
-      const error = { code: event.code, message: event.message };
+      const error: TranscriptError = { code: event.code, message: event.message, clientId: event.clientId };
       if (idx === -1) return { ...state, error };
       const m = state.messages[idx]!;
       if (m.status === 'acked') return state;

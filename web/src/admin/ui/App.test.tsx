@@ -294,17 +294,67 @@ describe('a session', () => {
     expect($<HTMLTextAreaElement>('[data-testid=reply-input]')!.value).toBe('hello');
   });
 
-  it('releases to the bot, and says "not handed off" on a 409', async () => {
+  it('releases to the bot; Release is enabled only while the session is handed off', async () => {
     const s = await openHandoff();
-    await click($('[data-testid=release]'));
+    const release = () => $<HTMLButtonElement>('[data-testid=release]')!;
+    expect(release().disabled).toBe(false);
+    await click(release());
     expect($('[data-testid=session-status]')?.textContent).toBe('active');
     expect(transcript().at(-1)?.dataset.role).toBe('system');
-    await click($('[data-testid=release]'));
-    expect($('[data-testid=reply-error]')?.textContent).toMatch(/not handed off/);
+    expect(release().disabled).toBe(true);
+    await click(release()); // disabled: nothing is asked
+    expect(server.count(`/api/sessions/${s.id}/release`, 'POST')).toBe(1);
+    expect($('[data-testid=reply-error]')).toBeNull();
     await tick(3000);
     expect($$('[data-testid=handoff-item]')).toHaveLength(0);
     expect($('[data-testid=handoff-count]')?.textContent).toBe('0');
     expect(server.sessions.get(s.id)?.status).toBe('active');
+    // A handoff that starts elsewhere (the bot hands off) enables it again.
+    server.sessions.get(s.id)!.status = 'handoff';
+    await tick(1500);
+    expect(release().disabled).toBe(false);
+  });
+
+  it('says "not handed off" when someone else released the session first (409)', async () => {
+    const s = await openHandoff();
+    server.sessions.get(s.id)!.status = 'active'; // released in another console, not polled yet
+    await click($('[data-testid=release]'));
+    expect($('[data-testid=reply-error]')?.textContent).toMatch(/not handed off/);
+    await tick(1500);
+    expect($<HTMLButtonElement>('[data-testid=release]')!.disabled).toBe(true);
+  });
+
+  it('shows the title the server took from the first message, in the lists and the header', async () => {
+    await mount();
+    const s = server.addSession('active');
+    server.addMessage(s.id, 'user', '  Where is my order 124?\nIt was due on Monday.');
+    const long = server.addSession('handoff');
+    server.addMessage(long.id, 'user', 'I would like to talk to a human being about the invoice I received last week please');
+    await tick(4000);
+    const item = $(`[data-testid=session-item][data-session-id="${s.id}"]`)!;
+    expect(item.querySelector('[data-testid=session-title]')?.textContent).toBe('Where is my order 124?');
+    const queued = $(`[data-testid=handoff-item][data-session-id="${long.id}"] [data-testid=session-title]`)!;
+    expect(queued.textContent).toBe('I would like to talk to a human being about the invoice I…');
+    expect(queued.getAttribute('title')).toBe(queued.textContent);
+    await click(item);
+    expect($('.session-head [data-testid=session-title]')?.textContent).toBe('Where is my order 124?');
+  });
+
+  it('filters recent sessions to those waiting for a human', async () => {
+    await mount();
+    const waiting = server.addSession('handoff', 'Refund please');
+    server.addSession('active', 'Order status');
+    server.addSession('inactive', 'Old');
+    await tick(4000);
+    const filter = $<HTMLSelectElement>('[data-testid=session-filter]')!;
+    expect(Array.from(filter.options).map((o) => [o.value, o.textContent])).toContainEqual(['handoff', 'Waiting (handoff)']);
+    act(() => {
+      filter.value = 'handoff';
+      filter.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await flush();
+    expect(server.requests.some((r) => r.path === '/api/sessions' && r.query.get('status') === 'handoff')).toBe(true);
+    expect($$('[data-testid=session-item]').map((x) => x.dataset.sessionId)).toEqual([String(waiting.id)]);
   });
 
   it('closes a session after a confirmation', async () => {

@@ -103,6 +103,8 @@ describe.skipIf(!BASE || !TOKEN)('the console against a real server', () => {
     expect(path).toBe(`/admin/sessions/${s.id}`);
     await until(() => $$('[data-testid=message]').length === 4, 0, 'the transcript');
     expect($('[data-testid=session-status]')?.textContent).toBe('handoff');
+    // The server titled the session after the customer's first message.
+    expect($('.session-head [data-testid=session-title]')?.textContent).toBe('Hello, my order is late');
     expect($$('[data-testid=message]').map((m) => m.dataset.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
 
     // The customer writes again (with HTML), it shows up as text.
@@ -124,12 +126,14 @@ describe.skipIf(!BASE || !TOKEN)('the console against a real server', () => {
     expect($$('[data-testid=message][data-role=agent]')).toHaveLength(1);
     expect($('[data-testid=message][data-role=agent] strong')?.textContent).toBe('Dana');
 
-    // Release to the bot, then again: 409.
+    // Release to the bot; then there is nothing to release: the button is
+    // off, and the server would say 409.
+    expect($<HTMLButtonElement>('[data-testid=release]')!.disabled).toBe(false);
     click($('[data-testid=release]'));
     await until(() => $('[data-testid=session-status]')?.textContent === 'active', 0, 'the release');
     await until(() => $$('[data-testid=message][data-role=system]').length === 1, 0, 'the release notice');
-    click($('[data-testid=release]'));
-    await until(() => /not handed off/.test($('[data-testid=reply-error]')?.textContent ?? ''), 0, 'the 409');
+    expect($<HTMLButtonElement>('[data-testid=release]')!.disabled).toBe(true);
+    await expect(api.release(s.id)).rejects.toMatchObject({ status: 409 });
     await until(() => !$(`[data-testid=handoff-item][data-session-id="${s.id}"]`), 3000, 'the queue to empty');
 
     // Settings: change one and put it back.

@@ -54,8 +54,11 @@ function SessionHeader({ state, controller, now }: { state: SessionState; contro
   return (
     <header class="session-head">
       <div class="session-head__main">
-        <h2 class="session-head__title">
-          <span class="session-head__id">#{state.id}</span> {s ? s.title || 'Untitled conversation' : 'Loading…'}
+        <h2 class="session-head__title" title={s?.title || undefined}>
+          <span class="session-head__id">#{state.id}</span>{' '}
+          <span data-testid="session-title" class={s?.title ? undefined : 'session-head__untitled'}>
+            {s ? s.title || 'Untitled conversation' : 'Loading…'}
+          </span>
         </h2>
         {s ? (
           <span class={`status status--${status}`} data-testid="session-status">
@@ -240,12 +243,13 @@ function ReplyBox({ state, controller, onSent }: { state: SessionState; controll
         <span class="reply__hint">
           {handedOff ? 'The bot is paused: the customer is waiting for a human.' : 'Replying hands the session to you: the bot stops answering.'}
         </span>
+        {/* Only a handed-off session can go back to the bot (the server says 409 otherwise). */}
         <button
           type="button"
           class={`btn btn--small ${handedOff ? '' : 'btn--ghost'}`}
           data-testid="release"
-          disabled={state.busy !== null}
-          title="Hand the conversation back to the bot"
+          disabled={!handedOff || state.busy !== null}
+          title={handedOff ? 'Hand the conversation back to the bot' : 'The bot already answers this conversation'}
           onClick={() => void controller.release()}
         >
           {state.busy === 'release' ? 'Releasing…' : 'Release to bot'}

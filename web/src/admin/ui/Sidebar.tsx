@@ -14,6 +14,13 @@ export const SESSIONS_PAGE = 25;
 /** A customer waiting longer than this is flagged. */
 const LONG_WAIT_MS = 5 * 60_000;
 
+const EMPTY_TEXT: Record<SessionFilter, string> = {
+  active: 'No active sessions (handed-off ones are in the queue above).',
+  handoff: 'No session is waiting for a human.',
+  inactive: 'No closed sessions.',
+  all: 'No sessions.',
+};
+
 export function Sidebar({ selectedId, onQueueCount }: { selectedId: number | null; onQueueCount: (n: number | null) => void }) {
   return (
     <aside class="sidebar" aria-label="Conversations">
@@ -121,6 +128,7 @@ function RecentSessions({ selectedId }: { selectedId: number | null }) {
           }}
         >
           <option value="active">Active</option>
+          <option value="handoff">Waiting (handoff)</option>
           <option value="inactive">Closed</option>
           <option value="all">All</option>
         </select>
@@ -129,7 +137,7 @@ function RecentSessions({ selectedId }: { selectedId: number | null }) {
       <div class={`recent__scroll ${stale ? 'is-stale' : ''}`}>
         {data === null ? <p class="muted pad-s">Loading…</p> : null}
         {data !== null && !items.length && !stale ? (
-          <p class="muted pad-s">{filter === 'active' ? 'No active sessions (handed-off ones are in the queue above).' : 'No sessions.'}</p>
+          <p class="muted pad-s">{EMPTY_TEXT[filter]}</p>
         ) : null}
         <ul class="list">
           {items.map((s) => (
@@ -188,7 +196,9 @@ function SessionItem(props: {
       >
         <span class="item__top">
           <span class="item__id">#{session.id}</span>
-          <span class="item__title">{session.title || 'Untitled'}</span>
+          <span class={`item__title${session.title ? '' : ' item__title--none'}`} data-testid="session-title" title={session.title || undefined}>
+            {session.title || 'Untitled'}
+          </span>
           {props.tag}
         </span>
         {props.children}

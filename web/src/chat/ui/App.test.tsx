@@ -179,22 +179,62 @@ describe('the chat page', () => {
     expect(messages()).toHaveLength(2);
   });
 
-  it('a human agent: their name, the banner, and the banner goes on release', () => {
+  it('the handoff banner: as soon as the bot hands off, who joined once an agent writes, gone on handoff:false', () => {
     mount();
     step(() => greet(h.last(), 7, 'tok', 1));
+    const s = h.last();
+    step(() => {
+      s.receive({ type: 'ack', seq: 2, id: null, message_id: 1, text: 'I want a human' });
+      s.receive({ type: 'message', seq: 3, id: 2, reply_to: 1, role: 'assistant', text: 'Connecting you with our team.', source: 'fallback', handoff: true });
+    });
+    const banner = () => $('[data-testid=handoff-banner]');
+    expect(banner()?.dataset.state).toBe('waiting');
+    expect(banner()?.textContent).toMatch(/human agent/i);
+    expect(banner()?.textContent).not.toContain('has joined');
     step(() =>
-      h.last().receive({ type: 'message', seq: 2, id: 3, reply_to: null, role: 'agent', text: 'Hi, Dana here.', source: 'agent', agent_name: 'Dana' }),
+      s.receive({ type: 'message', seq: 4, id: 3, reply_to: null, role: 'agent', text: 'Hi, Dana here.', source: 'agent', agent_name: 'Dana' }),
     );
-    const agent = messages()[0]!;
+    const agent = messages()[2]!;
     expect(agent.dataset.role).toBe('agent');
     expect(agent.querySelector('[data-testid=agent-name]')?.textContent).toBe('Dana');
-    expect($('[data-testid=handoff-banner]')?.textContent).toContain('A human agent has joined');
-    expect($('[data-testid=handoff-banner]')?.textContent).toContain('Dana');
+    expect(banner()?.dataset.state).toBe('joined');
+    expect(banner()?.textContent).toContain('A human agent has joined');
+    expect(banner()?.textContent).toContain('Dana');
     step(() =>
-      h.last().receive({ type: 'message', seq: 3, id: 4, reply_to: null, role: 'assistant', text: "You're back with the assistant.", source: 'system' }),
+      s.receive({ type: 'message', seq: 5, id: 4, reply_to: null, role: 'assistant', text: "You're back with the assistant.", source: 'system', handoff: false }),
     );
-    expect(messages()[1]!.dataset.role).toBe('system');
-    expect($('[data-testid=handoff-banner]')).toBeNull();
+    expect(messages()[3]!.dataset.role).toBe('system');
+    expect(banner()).toBeNull();
+  });
+
+  it('a resumed session in handoff shows the banner from the session status', () => {
+    mount();
+    step(() => h.last().receive({ type: 'session', seq: 1, session_id: 7, resume_token: 'tok', resumed: false, status: 'handoff' }));
+    expect($('[data-testid=handoff-banner]')?.dataset.state).toBe('waiting');
+  });
+
+  it('an answer stopped before its first word is a small "Stopped" note, not an empty bubble', () => {
+    mount();
+    step(() => greet(h.last(), 7, 'tok', 1));
+    type('Tell me a story');
+    click($('[data-testid=send]'));
+    const s = h.last();
+    const id = s.messages()[0]!.id;
+    step(() => {
+      s.receive({ type: 'ack', seq: 2, id, message_id: 10 });
+      s.receive({ type: 'typing', seq: 3, reply_to: 10 });
+    });
+    click($('[data-testid=stop]'));
+    expect(s.frames().at(-1)).toEqual({ type: 'cancel', reply_to: 10 });
+    step(() => s.receive({ type: 'message', seq: 4, id: 11, reply_to: 10, role: 'assistant', text: '', source: 'llm', finish_reason: 'cancelled' }));
+    expect(messages()).toHaveLength(2);
+    const note = messages()[1]!;
+    expect(note.dataset.status).toBe('done');
+    expect(note.dataset.finishReason).toBe('cancelled');
+    expect(note.querySelector('.bubble')).toBeNull();
+    expect(note.querySelector('[data-testid=typing]')).toBeNull();
+    expect(note.textContent).toContain('Stopped');
+    expect($('[data-testid=stop]')).toBeNull();
   });
 
   it('another tab took the chat: a banner and a button to take it back', () => {

@@ -125,7 +125,7 @@ export function App({ controller, themeStore }: { controller: ChatController; th
   // Follow the conversation while the reader is at the bottom.
   useLayoutEffect(() => {
     if (stick.current) scrollToBottom(false);
-  }, [messages, state.notice, state.replaced, transcript.handoff.active, scrollToBottom]);
+  }, [messages, state.notice, state.replaced, transcript.handoff.active, transcript.handoff.agentName, scrollToBottom]);
 
   // Keep following when the viewport or composer changes size.
   useEffect(() => {

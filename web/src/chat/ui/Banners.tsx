@@ -1,22 +1,31 @@
 import type { ComponentChildren } from 'preact';
 import { CloseIcon, PersonIcon } from './icons';
 
-function Banner(props: { kind: string; testid?: string; children: ComponentChildren; role?: 'status' | 'alert' }) {
+function Banner(props: { kind: string; testid?: string; state?: string; children: ComponentChildren; role?: 'status' | 'alert' }) {
   return (
-    <div class={`banner banner--${props.kind}`} data-testid={props.testid} role={props.role ?? 'status'}>
+    <div class={`banner banner--${props.kind}`} data-testid={props.testid} data-state={props.state} role={props.role ?? 'status'}>
       <div class="banner-inner">{props.children}</div>
     </div>
   );
 }
 
+/**
+ * A human has the conversation: from the moment the bot hands it over
+ * (`agentName` null: nobody has written yet) and once an agent wrote.
+ */
 export function HandoffBanner({ agentName }: { agentName: string | null }) {
   return (
-    <Banner kind="handoff" testid="handoff-banner">
+    <Banner kind="handoff" testid="handoff-banner" state={agentName ? 'joined' : 'waiting'}>
       <PersonIcon />
-      <span>
-        <strong>A human agent has joined</strong>
-        {agentName ? <> — you’re chatting with {agentName}.</> : '.'}
-      </span>
+      {agentName ? (
+        <span>
+          <strong>A human agent has joined</strong> — you’re chatting with {agentName}.
+        </span>
+      ) : (
+        <span>
+          <strong>Connecting you with a human agent.</strong> Someone from our support team will reply here.
+        </span>
+      )}
     </Banner>
   );
 }

@@ -1,11 +1,10 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { HistoryEntry } from '../storage';
+import { formatStamp } from '../../shared/time';
 import { CloseIcon, PlusIcon } from './icons';
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
-
 function when(ms: number): string {
-  return ms > 0 ? dateFormat.format(new Date(ms)) : '';
+  return formatStamp(ms, Date.now());
 }
 
 export interface HistoryPanelProps {

@@ -1,14 +1,21 @@
 import { Component } from 'preact';
+import { formatFullTime, formatStamp } from '../../shared/time';
 import type { ChatMessage } from '../transcript';
 import { Markdown } from './Markdown';
-import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon, LogoMark, PersonIcon } from './icons';
+import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon, LogoMark, PersonIcon, StopIcon } from './icons';
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
-
+/** The browser locale's short time, with the day when it was not today (as the console shows it). */
 function timeOf(m: ChatMessage): string {
-  if (!m.createdAt) return '';
-  const d = new Date(m.createdAt);
-  return Number.isNaN(d.getTime()) ? '' : timeFormat.format(d);
+  return formatStamp(m.createdAt, Date.now());
+}
+
+function Time({ m }: { m: ChatMessage }) {
+  const text = timeOf(m);
+  return text ? (
+    <time dateTime={m.createdAt} title={formatFullTime(m.createdAt)}>
+      {text}
+    </time>
+  ) : null;
 }
 
 function initials(name: string): string {
@@ -66,6 +73,7 @@ function MessageView({ m, assistantName }: MessageProps) {
     'data-role': m.role,
     'data-status': m.status,
     'data-message-id': m.messageId !== undefined ? String(m.messageId) : undefined,
+    'data-finish-reason': m.finishReason,
   };
 
   if (m.role === 'system') {
@@ -80,7 +88,6 @@ function MessageView({ m, assistantName }: MessageProps) {
   }
 
   if (m.role === 'user') {
-    const time = timeOf(m);
     return (
       <div {...common} data-client-id={m.clientId} class={`msg msg--user msg--${m.status}`}>
         <div class="bubble bubble--user">
@@ -90,7 +97,7 @@ function MessageView({ m, assistantName }: MessageProps) {
           </div>
         </div>
         <div class="msg-meta msg-meta--user">
-          {time && <time dateTime={m.createdAt}>{time}</time>}
+          <Time m={m} />
           <UserStatus m={m} />
         </div>
       </div>
@@ -102,7 +109,22 @@ function MessageView({ m, assistantName }: MessageProps) {
   const isAgent = m.role === 'agent';
   const name = isAgent ? m.agentName?.trim() || 'Support agent' : assistantName;
   const note = finishNote(m.finishReason);
-  const time = timeOf(m);
+
+  if (m.status === 'done' && m.text.trim() === '' && note) {
+    // Stopped (or cut off) before a word of it came: a note, not an empty bubble.
+    return (
+      <div {...common} class={`msg msg--${m.role} msg--note`}>
+        <div class="msg-note msg-note--alone" title={formatFullTime(m.createdAt) || undefined}>
+          <StopIcon />
+          <span>
+            <span class="sr-only">{name}: </span>
+            {note}
+          </span>
+        </div>
+      </div>
+    );
+  }
+
   return (
     <div
       {...common}
@@ -124,7 +146,7 @@ function MessageView({ m, assistantName }: MessageProps) {
           ) : (
             <span class="assistant-name">{name}</span>
           )}
-          {time && <time dateTime={m.createdAt}>{time}</time>}
+          <Time m={m} />
         </div>
         <div class={`bubble bubble--${m.role}`}>
           {waiting ? (
