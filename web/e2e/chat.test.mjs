@@ -141,6 +141,44 @@ suite.test('a streamed reply shows typing, grows, and ends as the full text; Ent
   assert.equal(new Set(ids).size, ids.length, `distinct message ids: ${ids}`);
 });
 
+suite.test('without an LLM, the rules answer arrives whole and is revealed word by word', async (env) => {
+  // `./tools/run` as a new user starts it: no LLM, the rules and the knowledge base.
+  const s = await env.parley({});
+  const { page } = await env.page(`${s.url}/`);
+  await waitConnected(page);
+  await recordReplies(page);
+  const question = 'What is your return policy?';
+  await sendChat(page, question);
+  const reply = await waitForReply(page, question);
+  const sessionId = await page.evaluate(() => window.__parley.sessionId);
+  const stored = (await s.messages(sessionId)).find((m) => m.role === 'assistant');
+  assert.ok(stored.message.length > 200, `a knowledge answer of some length: ${JSON.stringify(stored.message)}`);
+  assert.match(reply.text, /return/i, 'the answer is about returns');
+
+  const log = await page.evaluate(() => window.__replyLog);
+  const shown = log.filter((e) => e.text && e.text !== reply.text);
+  assert.ok(shown.length >= 3, `the answer showed in at least three steps before the whole: ${JSON.stringify(log)}`);
+  assert.ok(
+    shown.every((e) => e.text.length < reply.text.length),
+    `each step shows less than the whole answer: ${JSON.stringify(shown.map((e) => e.text.length))}`,
+  );
+  assert.ok(log.some((e) => e.typing), 'typing showed first');
+  assert.equal(log.at(-1).text, reply.text, 'it ends on the whole answer');
+  assert.equal(await page.locator('[data-revealing]').count(), 0, 'nothing is left half shown');
+
+  // A reload shows the same answer at once: only answers arriving live are revealed.
+  await page.reload();
+  await waitConnected(page);
+  await recordReplies(page);
+  const again = await waitForReply(page, question);
+  assert.equal(again.text, reply.text);
+  const after = await page.evaluate(() => window.__replyLog);
+  assert.ok(
+    after.every((e) => !e.text || e.text === reply.text),
+    `after a reload the answer is never partial: ${JSON.stringify(after)}`,
+  );
+});
+
 suite.test('Stop cancels a slow reply and keeps the text so far', async (env) => {
   // A slow answer of its own: 40 pieces 150 ms apart leave ample time to stop it.
   const llm = await env.mock(['--chunks', '40', '--chunk-delay-ms', '150']);

@@ -588,6 +588,7 @@ export function chatMessages(page) {
         clientId: el.dataset.clientId ?? null,
         text,
         typing: !!el.querySelector('[data-testid=typing]'),
+        revealing: el.dataset.revealing === 'true',
         agentName: el.querySelector('[data-testid=agent-name]')?.textContent.trim() ?? null,
         all: el.innerText,
       };
@@ -617,6 +618,7 @@ export async function waitForReply(page, userText, { timeout = WAIT_MS, roles = 
       const reply = msgs.slice(i + 1).find((m) => roles.includes(m.role));
       assert.ok(reply, 'no reply yet');
       assert.equal(reply.status, 'done', 'the reply is still streaming');
+      assert.ok(!reply.revealing, 'the reply is still being revealed');
       return reply;
     },
     { timeout, message: `the reply to ${JSON.stringify(userText)}` },

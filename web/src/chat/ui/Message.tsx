@@ -1,7 +1,9 @@
 import { Component } from 'preact';
+import { useRef } from 'preact/hooks';
 import { formatFullTime, formatStamp } from '../../shared/time';
 import type { ChatMessage } from '../transcript';
 import { Markdown } from './Markdown';
+import { useReveal } from './useReveal';
 import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon, LogoMark, PersonIcon, StopIcon } from './icons';
 
 /** The browser locale's short time, with the day when it was not today (as the console shows it). */
@@ -68,6 +70,10 @@ export interface MessageProps {
 }
 
 function MessageView({ m, assistantName }: MessageProps) {
+  // An answer seen arriving in this page is revealed smoothly; one loaded
+  // from history or storage is shown at once.
+  const live = useRef(m.role !== 'user' && m.role !== 'system' && m.status === 'streaming').current;
+  const shownLength = useReveal(m.text, live);
   const common = {
     'data-testid': 'message',
     'data-role': m.role,
@@ -104,8 +110,9 @@ function MessageView({ m, assistantName }: MessageProps) {
     );
   }
 
-  const streaming = m.status === 'streaming';
-  const waiting = streaming && m.text === '';
+  const revealing = shownLength < m.text.length;
+  const streaming = m.status === 'streaming' || revealing;
+  const waiting = streaming && shownLength === 0;
   const isAgent = m.role === 'agent';
   const name = isAgent ? m.agentName?.trim() || 'Support agent' : assistantName;
   const note = finishNote(m.finishReason);
@@ -129,6 +136,7 @@ function MessageView({ m, assistantName }: MessageProps) {
     <div
       {...common}
       class={`msg msg--${m.role}${streaming ? ' msg--streaming' : ''}`}
+      data-revealing={revealing ? 'true' : undefined}
       aria-busy={streaming ? 'true' : undefined}
     >
       <div class={`avatar${isAgent ? ' avatar--agent' : ''}`} aria-hidden="true">
@@ -165,7 +173,7 @@ function MessageView({ m, assistantName }: MessageProps) {
               aria-hidden={streaming ? 'true' : undefined}
             >
               <span class="sr-only">{isAgent ? `${name}, support team: ` : `${name}: `}</span>
-              <Markdown text={m.text} hardBreaks={isAgent} />
+              <Markdown text={revealing ? m.text.slice(0, shownLength) : m.text} hardBreaks={isAgent} />
             </div>
           )}
         </div>
