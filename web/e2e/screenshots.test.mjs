@@ -3,7 +3,8 @@
 // conversation with a Markdown answer; the console with that session open.
 // Screenshots go to $PARLEY_TEST_ARTIFACTS (chat-390x844.png,
 // chat-390x844-dark.png, chat-390x844-empty.png, chat-1280x800.png,
-// chat-1280x800-dark.png, admin-1280x800.png, admin-1280x800-dark.png).
+// chat-1280x800-dark.png, admin-1280x800.png, admin-1280x800-dark.png,
+// admin-768x1024.png, admin-390x844.png, admin-390x844-list.png).
 
 import path from 'node:path';
 import { ADMIN_TOKEN, ARTIFACTS_DIR, adminMessages, adminSignIn, assert, chatMessages, e2eSuite, expectEventually, sendChat, waitConnected, waitForReply } from './harness.mjs';
@@ -203,6 +204,32 @@ suite.test('chat and console layouts on a phone and a desktop, light and dark (s
   await admin.emulateMedia({ colorScheme: 'dark' });
   await expectEventually(async () => assert.equal(await admin.evaluate(() => document.documentElement.dataset.theme), 'dark'), { message: 'the console in dark' });
   await admin.screenshot({ path: shot('admin-1280x800-dark.png') });
+
+  // The same console on a tablet and a phone: nothing sideways, the reply box on screen.
+  await admin.emulateMedia({ colorScheme: 'light' });
+  for (const [width, height] of [
+    [768, 1024],
+    [390, 844],
+  ]) {
+    await admin.setViewportSize({ width, height });
+    await admin.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const layout = await admin.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+    if (layout.scrollWidth > layout.innerWidth) problems.push(`the console overflows sideways at ${width}px: ${JSON.stringify(layout)}`);
+    const box = await admin.locator('[data-testid=reply-input]').boundingBox();
+    if (!box || box.y + box.height > height || box.x < 0 || box.x + box.width > width)
+      problems.push(`the console's reply box is off screen at ${width}×${height}: ${JSON.stringify(box)}`);
+    const transcript = await admin.locator('[data-testid=transcript]').boundingBox();
+    if (!transcript || transcript.height < 120) problems.push(`the transcript has no room at ${width}×${height}: ${JSON.stringify(transcript)}`);
+    await admin.screenshot({ path: shot(`admin-${width}x${height}.png`) });
+  }
+  // On the phone the list and the session take turns: back to the list, and into the session again.
+  await admin.locator('[data-testid=back-to-list]').click();
+  await admin.locator(`[data-testid=session-item][data-session-id="${sessionId}"]`).waitFor();
+  assert.equal(await admin.locator('[data-testid=transcript]').count(), 0, 'the list alone on a phone');
+  await admin.screenshot({ path: shot('admin-390x844-list.png') });
+  await admin.locator(`[data-testid=session-item][data-session-id="${sessionId}"]`).click();
+  await admin.locator('[data-testid=transcript]').waitFor();
+  assert.equal(await admin.locator(`[data-testid=session-item][data-session-id="${sessionId}"]`).isVisible(), false, 'the session alone on a phone');
   env.t.diagnostic(`screenshots in ${ARTIFACTS_DIR}`);
   assert.deepEqual(problems, [], `layout problems:\n${problems.join('\n')}`);
 });

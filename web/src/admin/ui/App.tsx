@@ -83,7 +83,8 @@ function Console({ auth, api, router, timers, now, local, doc }: AppProps) {
             Sign out
           </button>
         </header>
-        <div class="body">
+        {/* On a phone the list and the open view take turns (admin.css). */}
+        <div class={`body body--${route.view}`}>
           <Sidebar selectedId={selectedId} onQueueCount={setQueueCount} />
           <main class="main">
             {route.view === 'session' ? <SessionView key={route.id} id={route.id} /> : null}

@@ -5,6 +5,7 @@ import { SessionController, type SessionState } from '../session';
 import { loadAgentName, saveAgentName } from '../storage';
 import { useEnv } from './env';
 import { useStore } from './hooks';
+import { Link } from './Link';
 import { MessageItem } from './MessageItem';
 
 /** The open session: header, transcript (live), reply box. Mount with key={id}. */
@@ -54,6 +55,9 @@ function SessionHeader({ state, controller, now }: { state: SessionState; contro
   return (
     <header class="session-head">
       <div class="session-head__main">
+        <Link to={{ view: 'queue' }} class="back-link" data-testid="back-to-list" aria-label="Back to the sessions">
+          ‹
+        </Link>
         <h2 class="session-head__title" title={s?.title || undefined}>
           <span class="session-head__id">#{state.id}</span>{' '}
           <span data-testid="session-title" class={s?.title ? undefined : 'session-head__untitled'}>
