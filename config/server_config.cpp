@@ -78,6 +78,11 @@ constexpr option_spec opt_tls_cert{"tls-cert", "PARLEY_TLS_CERT"};
 constexpr option_spec opt_tls_key{"tls-key", "PARLEY_TLS_KEY"};
 constexpr option_spec opt_tls_handshake_timeout{
   "tls-handshake-timeout", "PARLEY_TLS_HANDSHAKE_TIMEOUT"};
+constexpr option_spec opt_role{"role", "PARLEY_ROLE"};
+constexpr option_spec opt_node_host{"node-host", "PARLEY_NODE_HOST"};
+constexpr option_spec opt_node_port{"node-port", "PARLEY_NODE_PORT"};
+constexpr option_spec opt_workers{"workers", "PARLEY_WORKERS"};
+constexpr option_spec opt_node_secret{"node-secret", "PARLEY_NODE_SECRET"};
 
 /// The limits, one row each, so that the help text, the parsing and the
 /// ranges cannot drift apart.
@@ -402,6 +407,32 @@ po::options_description make_options(const server_config& defaults) {
                           seconds_text(defaults.tls_handshake_timeout),
                           opt_tls_handshake_timeout)
                        .c_str());
+  desc.add_options()(opt_role.flag, str("ROLE"),
+                     text("all: everything in one process; gateway: HTTP, "
+                          "WebSocket and sessions, answers from --workers; "
+                          "worker: agent, tools, knowledge and LLM for "
+                          "gateways, on --node-port (docs/deployment.md)",
+                          role_name(defaults.cluster.role), opt_role)
+                       .c_str());
+  desc.add_options()(opt_node_host.flag, str("HOST"),
+                     text("a worker's node address, where gateways connect",
+                          defaults.cluster.node_host, opt_node_host)
+                       .c_str());
+  desc.add_options()(opt_node_port.flag, str("PORT"),
+                     text("a worker's node port (0: any free one, logged)",
+                          std::to_string(defaults.cluster.node_port),
+                          opt_node_port)
+                       .c_str());
+  desc.add_options()(opt_workers.flag, str("LIST"),
+                     text("a gateway's workers: host:port[,host:port...]",
+                          "none", opt_workers)
+                       .c_str());
+  desc.add_options()(opt_node_secret.flag, str("SECRET"),
+                     text("shared by all nodes of a cluster, at least 16 "
+                          "characters; a worker serves only gateways that "
+                          "know it (prefer the variable: flags show in ps)",
+                          "none", opt_node_secret)
+                       .c_str());
   for (const auto& limit : count_limits)
     desc.add_options()(limit.opt.flag, str("N"),
                        text(limit.help,
@@ -457,6 +488,60 @@ private:
   const po::variables_map& flags_;
   detail::env_lookup env_;
 };
+
+/// The cluster settings: each flag belongs to a role, and one given to
+/// another role is a mistake worth a clear line rather than silence.
+void read_cluster(const setting_lookup& lookup, server_config& cfg) {
+  auto& cluster = cfg.cluster;
+  if (auto v = lookup(opt_role)) {
+    try {
+      cluster.role = parse_node_role(*v);
+    } catch (const config_error& e) {
+      fail(opt_role, e.what());
+    }
+  }
+  auto node_host = lookup(opt_node_host);
+  auto node_port = lookup(opt_node_port);
+  auto workers = lookup(opt_workers);
+  auto secret = lookup(opt_node_secret);
+  const bool worker = cluster.role == node_role::worker;
+  const bool gateway = cluster.role == node_role::gateway;
+  if (node_host && !worker)
+    fail(opt_node_host, "is only for --role worker");
+  if (node_port && !worker)
+    fail(opt_node_port, "is only for --role worker");
+  if (workers && !gateway)
+    fail(opt_workers, "is only for --role gateway");
+  if (secret && cluster.role == node_role::all)
+    fail(opt_node_secret, "is only for --role gateway or worker");
+  if (node_host)
+    cluster.node_host = detail::non_empty(opt_node_host.label(),
+                                          std::move(*node_host));
+  if (node_port) {
+    auto port = parse_whole(*node_port);
+    if (!port || *port > 65535)
+      fail(opt_node_port, shown(*node_port) + " is not a port number "
+                                              "(0..65535)");
+    cluster.node_port = static_cast<std::uint16_t>(*port);
+  }
+  if (workers) {
+    try {
+      cluster.workers = parse_node_addresses(*workers);
+    } catch (const config_error& e) {
+      fail(opt_workers, e.what());
+    }
+  } else if (gateway) {
+    fail(opt_workers, "is required with --role gateway "
+                      "(host:port[,host:port...] of the workers)");
+  }
+  if (secret) {
+    if (secret->size() < min_node_secret_length)
+      fail(opt_node_secret,
+           "must be at least " + std::to_string(min_node_secret_length)
+             + " characters long (the secret is not shown)");
+    cluster.node_secret = std::move(*secret);
+  }
+}
 
 } // namespace
 
@@ -601,6 +686,7 @@ config_load_result load_server_config(int argc, const char* const* argv,
     if (cfg.tls_handshake_timeout.count() == 0)
       fail(opt_tls_handshake_timeout, "must be more than 0");
   }
+  read_cluster(lookup, cfg);
   for (const auto& limit : count_limits)
     if (auto v = lookup(limit.opt))
       cfg.limits.*limit.field = whole_in_range(limit.opt, *v, limit.min,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/cluster_config.hpp"
 #include "config/database_url.hpp"
 #include "config/dotenv.hpp"
 #include "config/llm_config.hpp"
@@ -101,6 +102,8 @@ struct server_config {
   std::chrono::milliseconds tls_handshake_timeout{10000}; // PARLEY_TLS_HANDSHAKE_TIMEOUT (s)
   limit_config limits;
   llm_config llm; // LLM_* and OPENAI_*, --llm-provider/-url/-model
+  /// --role, --node-host, --node-port, --workers, PARLEY_NODE_SECRET.
+  cluster_config cluster;
 };
 
 /// The folder `web` next to the running executable (/proc/self/exe), or
