@@ -35,6 +35,8 @@ const char* to_string(errc code) noexcept {
       return "rate_limited";
     case errc::too_many_pending:
       return "too_many_pending";
+    case errc::unauthorized:
+      return "unauthorized";
   }
   return "unknown";
 }

@@ -23,6 +23,7 @@ enum class errc : std::uint8_t {
   conflict, // the request does not fit the current state
   rate_limited,     // too many messages in too short a time
   too_many_pending, // too many messages still waiting for their answers
+  unauthorized,     // a node that did not prove the cluster's secret
 };
 
 const char* to_string(errc code) noexcept;

@@ -149,6 +149,25 @@ using session_registry_actor = caf::typed_actor<
     storage::message_record>,
   caf::reacts_to<remove_atom, std::int64_t>>;
 
+/// A worker node's door, published on its node port: what gateways may ask
+/// of the worker's agent, knowledge base and health. With a node secret, a
+/// gateway logs in first and everything else refuses nodes that did not.
+using worker_actor = caf::typed_actor<
+  caf::replies_to<login_atom, std::string>::with<bool>,
+  caf::replies_to<generate_atom, reply_request>::with<reply_result>,
+  caf::reacts_to<cancel_atom, std::uint64_t>,
+  caf::replies_to<health_atom>::with<health_report>,
+  caf::replies_to<search_atom, std::string, std::int32_t>::with<std::string>,
+  caf::replies_to<reload_atom>::with<std::string>>;
+
+/// A gateway's workers behind one handle: the agent and the knowledge base
+/// its sessions and REST calls use, spread over the worker nodes.
+using worker_pool_actor = agent_actor::extend_with<knowledge_actor>::extend<
+  caf::replies_to<cluster_atom>::with<std::vector<node_status>>,
+  // Timers: reconnect worker N, probe every worker's health.
+  caf::reacts_to<restart_atom, std::uint64_t>,
+  caf::reacts_to<probe_atom>>;
+
 /// Owns the long-lived actors and restarts them when they die.
 using supervisor_actor = caf::typed_actor<
   caf::replies_to<health_atom>::with<health_report>,

@@ -167,6 +167,21 @@ struct llm_status {
   std::string circuit; // "closed", "open", "half_open"; empty: no LLM
 };
 
+/// A worker node as a gateway sees it (GET /api/cluster and /health).
+struct node_status {
+  std::string name;    // "worker-1", in the order of --workers
+  std::string role;    // "worker"
+  std::string address; // host:port of its node port
+  std::string state;   // up, suspect, down, connecting
+  std::uint64_t outstanding = 0; // this gateway's requests in flight on it
+  std::uint64_t answered = 0;
+  std::uint64_t failed = 0;
+  std::uint32_t connections = 0;
+  std::string last_error;
+  std::string llm_state; // its LLM, from its last health answer
+  bool database_ok = false;
+};
+
 struct health_report {
   llm_status llm;
   bool database_ok = false;
@@ -174,6 +189,8 @@ struct health_report {
   std::string database_backend;
   std::vector<service_status> services;
   std::uint64_t live_sessions = 0;
+  std::string role = "all";
+  std::vector<node_status> nodes; // a gateway's workers
 };
 
 // -- inspect overloads --------------------------------------------------------
@@ -275,9 +292,17 @@ typename Inspector::result_type inspect(Inspector& f, llm_status& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+  return f(caf::meta::type_name("node_status"), x.name, x.role, x.address,
+           x.state, x.outstanding, x.answered, x.failed, x.connections,
+           x.last_error, x.llm_state, x.database_ok);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_report& x) {
   return f(caf::meta::type_name("health_report"), x.llm, x.database_ok,
-           x.database_error, x.database_backend, x.services, x.live_sessions);
+           x.database_error, x.database_backend, x.services, x.live_sessions,
+           x.role, x.nodes);
 }
 
 } // namespace parley
@@ -461,6 +486,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(parley, (parley::service_status))
   CAF_ADD_TYPE_ID(parley, (parley::llm_status))
   CAF_ADD_TYPE_ID(parley, (parley::health_report))
+  CAF_ADD_TYPE_ID(parley, (parley::node_status))
   CAF_ADD_TYPE_ID(parley, (parley::storage::session_record))
   CAF_ADD_TYPE_ID(parley, (parley::storage::message_record))
   CAF_ADD_TYPE_ID(parley, (parley::storage::new_session))
@@ -533,5 +559,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_ATOM(parley, parley, agent_msg_atom, "agent_msg")
   CAF_ADD_ATOM(parley, parley, release_atom, "release")
   CAF_ADD_ATOM(parley, parley, tick_atom, "tick")
+  CAF_ADD_ATOM(parley, parley, login_atom, "login")
+  CAF_ADD_ATOM(parley, parley, cluster_atom, "cluster")
 
 CAF_END_TYPE_ID_BLOCK(parley)

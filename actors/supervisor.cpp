@@ -29,14 +29,16 @@ constexpr const char* llm_name = "llm";
 constexpr const char* knowledge_name = "knowledge";
 constexpr const char* tools_name = "tools";
 constexpr const char* agent_name = "agent";
+constexpr const char* workers_name = "workers";
 
 std::shared_ptr<spdlog::logger> log() {
   return logger("supervisor");
 }
 
+/// Whether this node talks to an LLM (a gateway leaves that to workers).
 bool has_llm(const supervisor_settings& settings) {
   return settings.llm.provider != llm_provider::none
-         && settings.io.has_value();
+         && settings.io.has_value() && settings.role != node_role::gateway;
 }
 
 /// The responder the sessions should use now: the LLM while its connection
@@ -108,6 +110,14 @@ void start_child(self_pointer self, const std::string& name) {
     self->monitor(hdl);
     addr = hdl.address();
     st.current.agent = std::move(hdl);
+  } else if (name == workers_name) {
+    std::shared_ptr<const service_directory> dir = st.directory;
+    auto hdl = self->spawn(worker_pool_fun, dir, *st.settings.pool);
+    self->monitor(hdl);
+    addr = hdl.address();
+    st.current.agent = hdl;
+    st.current.knowledge = hdl;
+    st.pool = std::move(hdl);
   } else {
     std::shared_ptr<const service_directory> dir = st.directory;
     auto hdl = self->spawn(session_registry_fun, dir, st.settings.session);
@@ -154,9 +164,13 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
   auto& st = self->state;
   st.settings = std::move(settings);
   st.directory = std::move(dir);
-  for (auto name : {persistence_name, responder_name, registry_name})
+  for (auto name : {persistence_name, responder_name})
     start_child(self, name);
-  if (st.settings.agent_rules)
+  if (st.settings.role != node_role::worker)
+    start_child(self, registry_name);
+  if (st.settings.role == node_role::gateway && st.settings.pool)
+    start_child(self, workers_name);
+  else if (st.settings.agent_rules)
     for (auto name : {knowledge_name, tools_name, agent_name})
       start_child(self, name);
   if (has_llm(st.settings)) {
@@ -248,6 +262,7 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
     [self](health_atom) -> caf::result<health_report> {
       auto& st = self->state;
       auto report = std::make_shared<health_report>();
+      report->role = role_name(st.settings.role);
       report->llm.provider = to_string(st.settings.llm.provider);
       report->llm.model = has_llm(st.settings) ? st.settings.llm.model
                                                : "fallback";
@@ -265,6 +280,8 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
                                                 : "open";
         report->llm.restarts = child.restarts;
         report->llm.last_error = child.last_error;
+      } else if (st.settings.role == node_role::gateway) {
+        report->llm.state = "workers"; // each worker reports its own
       } else {
         report->llm.state = "fallback";
       }
@@ -295,16 +312,35 @@ supervisor_fun(self_pointer self, std::shared_ptr<service_directory> dir,
               promise.deliver(*report);
             });
       };
-      auto ask_registry = [self, report, ask_llm]() mutable {
+      // On a gateway, what it knows of its workers comes last.
+      auto ask_pool = [self, report, ask_llm]() mutable {
+        auto& st = self->state;
+        if (!st.pool) {
+          ask_llm();
+          return;
+        }
+        self->request(st.pool, st.settings.health_timeout, cluster_atom_v)
+          .then(
+            [report, ask_llm](std::vector<node_status>& nodes) mutable {
+              report->nodes = std::move(nodes);
+              ask_llm();
+            },
+            [ask_llm](caf::error&) mutable { ask_llm(); });
+      };
+      auto ask_registry = [self, report, ask_pool]() mutable {
+        if (!self->state.current.registry) {
+          ask_pool();
+          return;
+        }
         self
           ->request(self->state.current.registry,
                     self->state.settings.health_timeout, count_atom_v)
           .then(
-            [report, ask_llm](std::uint64_t live) mutable {
+            [report, ask_pool](std::uint64_t live) mutable {
               report->live_sessions = live;
-              ask_llm();
+              ask_pool();
             },
-            [ask_llm](caf::error&) mutable { ask_llm(); });
+            [ask_pool](caf::error&) mutable { ask_pool(); });
       };
       self
         ->request(st.current.persistence, st.settings.health_timeout,

@@ -14,10 +14,12 @@
 #include "actors/interfaces.hpp"
 #include "actors/knowledge_actor.hpp"
 #include "actors/tool_actor.hpp"
+#include "actors/worker_pool.hpp"
 #include "agent/agent_rules.hpp"
 #include "actors/persistence_actor.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/session_actor.hpp"
+#include "config/cluster_config.hpp"
 #include "config/llm_config.hpp"
 
 namespace parley {
@@ -45,6 +47,11 @@ struct supervisor_settings {
   bool agent_llm_routing = true;
   knowledge_settings knowledge;
   tool_settings tools;
+  /// all: every actor here. gateway: sessions and storage here, the agent
+  /// and knowledge base on the workers of `pool` (no LLM, agent, tools or
+  /// knowledge actor of its own). worker: no session registry.
+  node_role role = node_role::all;
+  std::optional<worker_pool_settings> pool; // a gateway's
 };
 
 /// What the supervisor knows about one child.
@@ -65,6 +72,7 @@ struct supervisor_state {
   services current;
   responder_actor fallback;
   llm_actor llm;
+  worker_pool_actor pool; // a gateway's workers
   bool llm_ready = false; // connected: answers go to the LLM
   std::optional<backoff_policy> llm_backoff;
   std::map<std::string, supervised_child> children;

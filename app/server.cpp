@@ -13,6 +13,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/err.h>
@@ -25,6 +26,7 @@
 #include "actors/persistence_pool.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/worker_front.hpp"
 #include "agent/agent_rules.hpp"
 #include "config/admin_token.hpp"
 #include "config/config_error.hpp"
@@ -334,8 +336,13 @@ int run_server(const server_config& config) {
   if (!rules || !web || !site || !prepare_database(config))
     return 1;
 
+  const auto& cluster = config.cluster;
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", config.worker_threads);
+  // Nodes talk through CAF's middleman (BASP over TCP); one process alone
+  // does without it.
+  if (cluster.role != node_role::all)
+    caf_config.load<caf::io::middleman>();
   caf_config.add_message_types<caf::id_block::parley>();
   caf_config.add_error_category(
     error_category(), [](std::uint8_t code, caf::atom_value,
@@ -352,6 +359,18 @@ int run_server(const server_config& config) {
   if (const auto& released = rules->reply("released"); !released.empty())
     sup_settings.session.released_text = released;
   sup_settings.io = ioc.get_executor(); // LLM clients run on the io threads
+  sup_settings.role = cluster.role;
+  if (cluster.role == node_role::gateway) {
+    worker_pool_settings pool;
+    pool.workers = cluster.workers;
+    pool.secret = cluster.node_secret;
+    pool.connector = system.middleman().actor_handle();
+    sup_settings.pool = std::move(pool);
+    std::string list;
+    for (const auto& worker : cluster.workers)
+      list += (list.empty() ? "" : ", ") + worker.text();
+    log()->info("gateway: answers come from the workers {}", list);
+  }
   auto supervisor = system.spawn(supervisor_fun, directory,
                                  std::move(sup_settings));
   transport::server_context ctx{system, directory, supervisor,
@@ -359,6 +378,31 @@ int run_server(const server_config& config) {
   ctx.tls = tls;
   ctx.site = std::move(site);
   ctx.web = std::move(web);
+  ctx.worker_only = cluster.role == node_role::worker;
+  // A worker's door for the gateways, on its node port.
+  worker_actor front;
+  std::uint16_t node_port = 0;
+  if (cluster.role == node_role::worker) {
+    std::shared_ptr<const service_directory> dir = directory;
+    front = system.spawn(worker_front_fun, dir, supervisor,
+                         cluster.node_secret);
+    auto published = system.middleman().publish(front, cluster.node_port,
+                                                cluster.node_host.c_str(),
+                                                true);
+    if (!published) {
+      log()->critical("--node-port: cannot listen on {}:{}: {}",
+                      cluster.node_host, cluster.node_port,
+                      describe(published.error()));
+      caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    node_port = *published;
+    log()->info("node listening on {}:{}{}", cluster.node_host, node_port,
+                cluster.node_secret.empty() ? ""
+                                            : " (gateways must know the "
+                                              "node secret)");
+  }
   std::vector<std::thread> io_threads;
   std::shared_ptr<transport::listener> acceptor;
   {
@@ -417,19 +461,25 @@ int run_server(const server_config& config) {
     log()->info("received {}; shutting down", sig == SIGINT ? "SIGINT"
                                                            : "SIGTERM");
     acceptor->stop();
+    if (front) {
+      // Gateways see the worker leave and move its requests elsewhere.
+      system.middleman().unpublish(front, node_port);
+      self->send_exit(front, caf::exit_reason::user_shutdown);
+    }
     auto registry = directory->get()->registry;
-    auto drained = false;
-    self->request(registry, config.shutdown_timeout, drain_atom_v)
-      .receive(
-        [&](std::uint64_t sessions) {
-          drained = true;
-          log()->info("{} sessions finished", sessions);
-        },
-        [&](const caf::error& err) {
-          log()->warn("sessions did not finish within {} ms ({}); closing "
-                      "them",
-                      config.shutdown_timeout.count(), describe(err));
-        });
+    auto drained = !registry;
+    if (registry)
+      self->request(registry, config.shutdown_timeout, drain_atom_v)
+        .receive(
+          [&](std::uint64_t sessions) {
+            drained = true;
+            log()->info("{} sessions finished", sessions);
+          },
+          [&](const caf::error& err) {
+            log()->warn("sessions did not finish within {} ms ({}); "
+                        "closing them",
+                        config.shutdown_timeout.count(), describe(err));
+          });
     // Stopping the supervisor stops the registry, which stops whatever
     // sessions are left; the persistence actor commits what it holds.
     self->send_exit(supervisor, caf::exit_reason::user_shutdown);

@@ -23,6 +23,7 @@
 #include "config/logging.hpp"
 #include "storage/chat_repository.hpp"
 #include "transport/admin_auth.hpp"
+#include "transport/cluster_json.hpp"
 #include "transport/cors.hpp"
 #include "transport/http_router.hpp"
 #include "transport/rest_api.hpp"
@@ -145,6 +146,12 @@ void basic_http_session<Stream>::handle(request req) {
   auto keep_alive = req.keep_alive();
   if (slot_.refused())
     return refuse_busy(req, decision.kind == route_kind::websocket);
+  if (ctx_.worker_only && decision.kind != route_kind::health)
+    return write(json_response(404, version, keep_alive,
+                               error_body("this is a worker node: only "
+                                          "/health is here; chat, the API "
+                                          "and the web UI are on the "
+                                          "gateways")));
   switch (decision.kind) {
     case route_kind::websocket: {
       // A browser tells where the page that opens the socket comes from;
@@ -423,6 +430,9 @@ void basic_http_session<Stream>::send_health(unsigned version, bool keep_alive, 
                           {"restarts", s.restarts},
                           {"last_error", s.last_error}});
     body["services"] = std::move(services);
+    body["role"] = report->role;
+    if (report->role != "all")
+      body["nodes"] = cluster_nodes_json(*report, false);
     if (!report->database_ok)
       body["reason"] = report->database_error;
   } else {

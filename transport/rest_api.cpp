@@ -9,6 +9,7 @@
 #include "actors/session_title.hpp"
 #include "config/logging.hpp"
 #include "storage/chat_repository.hpp"
+#include "transport/cluster_json.hpp"
 #include "transport/rest_json.hpp"
 
 namespace parley::transport {
@@ -281,6 +282,25 @@ void update_session(server_context& ctx, std::int64_t id,
   });
 }
 
+/// GET /api/cluster: this node and, on a gateway, its workers as it sees
+/// them (docs/deployment.md).
+void cluster_view(server_context& ctx, rest_reply reply) {
+  auto supervisor = ctx.supervisor;
+  auto timeout = ctx.limits.actor_timeout;
+  ctx.system.spawn([=](caf::event_based_actor* self) {
+    self->request(supervisor, timeout, health_atom_v)
+      .then(
+        [=](health_report& report) {
+          reply({200, rest::dump(json{
+                        {"role", report.role},
+                        {"nodes", cluster_nodes_json(report, true)},
+                        {"timestamp", storage::utc_timestamp()},
+                      })});
+        },
+        [=](caf::error& err) { reply(from_error(err)); });
+  });
+}
+
 /// GET /api/llm/health, from the supervisor's view of the LLM connection:
 /// "healthy" (connected), "degraded" (connecting; the fallback answers),
 /// "down" (gone; the fallback answers), or "fallback" (no LLM configured).
@@ -369,6 +389,8 @@ void serve_rest(server_context& ctx, const rest_match& match,
   switch (match.endpoint) {
     case e::llm_health:
       return llm_health(ctx, std::move(reply));
+    case e::cluster:
+      return cluster_view(ctx, std::move(reply));
     case e::chat_config:
       return reply(chat_config(ctx));
     case e::chat_send: {

@@ -29,6 +29,7 @@ const std::vector<route_entry>& table() {
   constexpr auto admin = rest_access::admin;
   static const std::vector<route_entry> entries{
     {"/api/llm/health", {{{"GET", e::llm_health, admin}}}, 1},
+    {"/api/cluster", {{{"GET", e::cluster, admin}}}, 1},
     {"/api/chat/send", {{{"POST", e::chat_send, anyone}}}, 1},
     // What the browser's chat shows before the first message.
     {"/api/chat/config", {{{"GET", e::chat_config, anyone}}}, 1},

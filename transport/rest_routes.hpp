@@ -32,6 +32,7 @@ enum class rest_endpoint {
   release_session, // POST /api/sessions/{id}/release
   knowledge_search, // GET  /api/knowledge/search
   knowledge_reload, // POST /api/knowledge/reload
+  cluster,        // GET  /api/cluster
 };
 
 /// Who may call an endpoint. Everything is for staff (the admin token)

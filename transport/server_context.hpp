@@ -147,6 +147,9 @@ struct server_context {
   std::shared_ptr<const static_site> site;
   /// What GET /api/chat/config tells the browser UI (config/web.json).
   std::shared_ptr<const web_config> web;
+  /// A worker node (--role worker): only /health is served here; chat, the
+  /// API and the UI are on the gateways.
+  bool worker_only = false;
 
   server_context(caf::actor_system& sys,
                  std::shared_ptr<const service_directory> dir,

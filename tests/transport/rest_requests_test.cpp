@@ -37,7 +37,9 @@ TEST(rest_routes, matches_paths_methods_and_ids) {
   auto post_config = match_rest("POST", "/api/chat/config");
   EXPECT_EQ(post_config.kind, rest_match_kind::method_not_allowed);
   EXPECT_EQ(post_config.allow, "GET");
-  EXPECT_EQ(rest_paths().size(), 15u);
+  EXPECT_EQ(rest_paths().size(), 16u);
+  EXPECT_EQ(match_rest("GET", "/api/cluster").endpoint, rest_endpoint::cluster);
+  EXPECT_EQ(match_rest("GET", "/api/cluster").access, rest_access::admin);
 }
 
 TEST(rest_routes, parameters_may_sit_inside_the_path) {
