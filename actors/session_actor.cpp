@@ -713,6 +713,34 @@ void load_from(self_pointer self, storage::session_snapshot& snap,
   self->send(st.registry, register_atom_v, snap.session.id, handle_of(self));
 }
 
+/// The session went on without this actor: its client chatted through
+/// another gateway while this one lingered. What that gateway stored is the
+/// truth: history, agent state, hand-off, the next seq and what is still to
+/// be answered.
+void catch_up(self_pointer self, storage::session_snapshot& snap) {
+  auto& st = self->state;
+  st.log->info("session={} went on elsewhere (seq {} stored, {} here); "
+               "catching up from the database",
+               st.chat.session_id, snap.max_seq, st.outbox.next_seq() - 1);
+  st.chat.history.clear();
+  for (auto& row : snap.history)
+    st.chat.remember(row.role, row.content);
+  auto saved = agent::conversation_state::parse(snap.agent_state);
+  st.chat.intent = saved.intent;
+  st.chat.pending_slot = saved.pending_slot;
+  st.chat.low_confidence_streak = saved.low_confidence_streak;
+  st.chat.handoff = snap.session.status == "handoff";
+  st.outbox.advance_to(snap.max_seq + 1);
+  for (auto& row : snap.unanswered) {
+    auto queued = std::any_of(st.replies.begin(), st.replies.end(),
+                              [&](const auto& q) {
+                                return q.message.id == row.id;
+                              });
+    if (!queued)
+      enqueue_reply(self, std::move(row));
+  }
+}
+
 /// Loads the session for REST messages, with no socket involved.
 void load_headless(self_pointer self) {
   auto& st = self->state;
@@ -764,6 +792,8 @@ void resume_session(self_pointer self, connection_ptr conn,
         if (!st.loaded) {
           load_from(self, snap, request.last_seq);
         } else {
+          if (snap.max_seq >= st.outbox.next_seq() && !st.generating)
+            catch_up(self, snap);
           st.outbox.advance_to(request.last_seq + 1);
           // What this actor gave up on gets another try, as a fresh actor
           // would give it.
