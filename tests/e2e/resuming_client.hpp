@@ -141,8 +141,9 @@ public:
       thread_.join();
   }
 
-  /// Ends the current connection's cycle at its next read (no problem
-  /// recorded); the next start() resumes, on whichever server it is given.
+  /// Ends the current connection's cycle once what was sent is answered
+  /// (no new messages meanwhile; no problem recorded); the next start()
+  /// resumes, on whichever server it is given.
   void stop() noexcept {
     stop_ = true;
   }
@@ -242,7 +243,9 @@ private:
           barrier(deadline);
           return;
         }
-        if (!final && stop_) {
+        // A stop waits for the answers in flight: the client leaves a
+        // gateway the way a person closes a tab after the reply came.
+        if (!final && stop_ && unanswered() == 0) {
           client_.close(1000, 2000ms);
           return;
         }
@@ -250,7 +253,7 @@ private:
           problem("still chatting at the deadline: the kill never came");
           return;
         }
-        if (!final && unanswered() < max_unanswered
+        if (!final && !stop_ && unanswered() < max_unanswered
             && sent_this_cycle_ < max_new_per_cycle)
           send_new();
         auto result = client_.read_frame(std::min(read_slice, until(deadline)));
@@ -338,7 +341,8 @@ private:
     }
     check_seq(frame);
     auto type = type_of(frame);
-    if (type == "typing" || type == "pong")
+    // Streamed pieces: the final `message` frame carries the whole answer.
+    if (type == "typing" || type == "pong" || type == "delta")
       return;
     if (type != "ack" && type != "message") {
       problem("unexpected frame: " + frame.dump());
