@@ -14,6 +14,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/err.h>
@@ -343,6 +345,13 @@ int run_server(const server_config& config) {
   // does without it.
   if (cluster.role != node_role::all)
     caf_config.load<caf::io::middleman>();
+  // With certificates, nodes speak TLS only and each verifies the other.
+  if (cluster.node_tls()) {
+    caf_config.load<caf::openssl::manager>();
+    caf_config.openssl_certificate = cluster.node_tls_cert;
+    caf_config.openssl_key = cluster.node_tls_key;
+    caf_config.openssl_cafile = cluster.node_tls_ca;
+  }
   caf_config.add_message_types<caf::id_block::parley>();
   caf_config.add_error_category(
     error_category(), [](std::uint8_t code, caf::atom_value,
@@ -364,7 +373,9 @@ int run_server(const server_config& config) {
     worker_pool_settings pool;
     pool.workers = cluster.workers;
     pool.secret = cluster.node_secret;
-    pool.connector = system.middleman().actor_handle();
+    pool.connector = cluster.node_tls()
+                       ? system.openssl_manager().actor_handle()
+                       : system.middleman().actor_handle();
     sup_settings.pool = std::move(pool);
     std::string list;
     for (const auto& worker : cluster.workers)
@@ -386,9 +397,13 @@ int run_server(const server_config& config) {
     std::shared_ptr<const service_directory> dir = directory;
     front = system.spawn(worker_front_fun, dir, supervisor,
                          cluster.node_secret);
-    auto published = system.middleman().publish(front, cluster.node_port,
-                                                cluster.node_host.c_str(),
-                                                true);
+    auto published = cluster.node_tls()
+                       ? caf::openssl::publish(front, cluster.node_port,
+                                               cluster.node_host.c_str(),
+                                               true)
+                       : system.middleman().publish(front, cluster.node_port,
+                                                    cluster.node_host.c_str(),
+                                                    true);
     if (!published) {
       log()->critical("--node-port: cannot listen on {}:{}: {}",
                       cluster.node_host, cluster.node_port,
@@ -398,7 +413,8 @@ int run_server(const server_config& config) {
       return 1;
     }
     node_port = *published;
-    log()->info("node listening on {}:{}{}", cluster.node_host, node_port,
+    log()->info("node listening on {}:{}{}{}", cluster.node_host, node_port,
+                cluster.node_tls() ? " (TLS)" : "",
                 cluster.node_secret.empty() ? ""
                                             : " (gateways must know the "
                                               "node secret)");
@@ -463,7 +479,10 @@ int run_server(const server_config& config) {
     acceptor->stop();
     if (front) {
       // Gateways see the worker leave and move its requests elsewhere.
-      system.middleman().unpublish(front, node_port);
+      // (CAF 0.17.6's openssl::unpublish does not compile; a TLS port
+      // closes with the actor system.)
+      if (!cluster.node_tls())
+        system.middleman().unpublish(front, node_port);
       self->send_exit(front, caf::exit_reason::user_shutdown);
     }
     auto registry = directory->get()->registry;

@@ -54,6 +54,16 @@ struct cluster_config {
   std::vector<node_address> workers;   // PARLEY_WORKERS, --workers
   /// Shared by every node; a gateway proves it before a worker serves it.
   std::string node_secret;             // PARLEY_NODE_SECRET
+  /// TLS between nodes (CAF's OpenSSL module), all three or none: this
+  /// node's PEM certificate and key, and the CA that signed every node's
+  /// certificate. Both ends verify the other's certificate against it.
+  std::string node_tls_cert;           // PARLEY_NODE_TLS_CERT
+  std::string node_tls_key;            // PARLEY_NODE_TLS_KEY
+  std::string node_tls_ca;             // PARLEY_NODE_TLS_CA
+
+  bool node_tls() const noexcept {
+    return !node_tls_cert.empty();
+  }
 };
 
 } // namespace parley

@@ -83,6 +83,9 @@ constexpr option_spec opt_node_host{"node-host", "PARLEY_NODE_HOST"};
 constexpr option_spec opt_node_port{"node-port", "PARLEY_NODE_PORT"};
 constexpr option_spec opt_workers{"workers", "PARLEY_WORKERS"};
 constexpr option_spec opt_node_secret{"node-secret", "PARLEY_NODE_SECRET"};
+constexpr option_spec opt_node_tls_cert{"node-tls-cert", "PARLEY_NODE_TLS_CERT"};
+constexpr option_spec opt_node_tls_key{"node-tls-key", "PARLEY_NODE_TLS_KEY"};
+constexpr option_spec opt_node_tls_ca{"node-tls-ca", "PARLEY_NODE_TLS_CA"};
 
 /// The limits, one row each, so that the help text, the parsing and the
 /// ranges cannot drift apart.
@@ -433,6 +436,20 @@ po::options_description make_options(const server_config& defaults) {
                           "know it (prefer the variable: flags show in ps)",
                           "none", opt_node_secret)
                        .c_str());
+  desc.add_options()(opt_node_tls_cert.flag, str("FILE"),
+                     text("TLS between nodes: this node's PEM certificate; "
+                          "needs --node-tls-key and --node-tls-ca",
+                          "none", opt_node_tls_cert)
+                       .c_str());
+  desc.add_options()(opt_node_tls_key.flag, str("FILE"),
+                     text("PEM private key of --node-tls-cert", "none",
+                          opt_node_tls_key)
+                       .c_str());
+  desc.add_options()(opt_node_tls_ca.flag, str("FILE"),
+                     text("PEM CA certificate that signed every node's "
+                          "certificate; peers must present one it signed",
+                          "none", opt_node_tls_ca)
+                       .c_str());
   for (const auto& limit : count_limits)
     desc.add_options()(limit.opt.flag, str("N"),
                        text(limit.help,
@@ -533,6 +550,24 @@ void read_cluster(const setting_lookup& lookup, server_config& cfg) {
   } else if (gateway) {
     fail(opt_workers, "is required with --role gateway "
                       "(host:port[,host:port...] of the workers)");
+  }
+  const option_spec* tls_opts[] = {&opt_node_tls_cert, &opt_node_tls_key,
+                                   &opt_node_tls_ca};
+  std::optional<std::string> tls[3];
+  for (int i = 0; i < 3; ++i)
+    tls[i] = lookup(*tls_opts[i]);
+  if (tls[0] || tls[1] || tls[2]) {
+    if (cluster.role == node_role::all)
+      fail(opt_node_tls_cert, "is only for --role gateway or worker");
+    for (int i = 0; i < 3; ++i)
+      if (!tls[i])
+        fail(*tls_opts[i], "is required for TLS between nodes (all of "
+                           "--node-tls-cert, --node-tls-key, --node-tls-ca)");
+    for (int i = 0; i < 3; ++i)
+      check_file(*tls_opts[i], *tls[i]);
+    cluster.node_tls_cert = std::move(*tls[0]);
+    cluster.node_tls_key = std::move(*tls[1]);
+    cluster.node_tls_ca = std::move(*tls[2]);
   }
   if (secret) {
     if (secret->size() < min_node_secret_length)

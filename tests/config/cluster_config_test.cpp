@@ -137,3 +137,22 @@ TEST(cluster_config, the_node_secret_is_long_and_never_shown) {
   EXPECT_TRUE(contains(error, "at least 16 characters")) << error;
   EXPECT_FALSE(contains(error, "short-secret")) << error;
 }
+
+TEST(cluster_config, tls_between_nodes_takes_all_three_files_or_none) {
+  auto cfg = load({"--role", "worker", "--node-tls-cert", "/etc/passwd",
+                   "--node-tls-key", "/etc/passwd", "--node-tls-ca", "/etc/passwd"})
+               .config.cluster;
+  EXPECT_TRUE(cfg.node_tls());
+  EXPECT_EQ(cfg.node_tls_ca, "/etc/passwd");
+  EXPECT_FALSE(load({"--role", "worker"}).config.cluster.node_tls());
+  EXPECT_TRUE(contains(load_error({"--role", "gateway", "--workers", "w:1",
+                                   "--node-tls-cert", "/etc/passwd"}),
+                       "--node-tls-key / PARLEY_NODE_TLS_KEY: is required for TLS between nodes"));
+  EXPECT_TRUE(contains(load_error({"--node-tls-cert", "/etc/passwd", "--node-tls-key",
+                                   "/etc/passwd", "--node-tls-ca", "/etc/passwd"}),
+                       "is only for --role gateway or worker"));
+  EXPECT_TRUE(contains(load_error({"--role", "worker", "--node-tls-cert", "/nonexistent",
+                                   "--node-tls-key", "/etc/passwd", "--node-tls-ca",
+                                   "/etc/passwd"}),
+                       "does not exist"));
+}
