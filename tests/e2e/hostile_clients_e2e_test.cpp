@@ -509,8 +509,10 @@ TEST_F(hostile_clients_e2e, a_well_behaved_client_is_served_through_an_attack) {
     1000ms));
   // (b) Every slowloris cut after about the request timeout, unanswered.
   EXPECT_GE(r.slow_cut, 5u);
+  // (The margin covers a sanitized server on a loaded 2-core machine: once
+  // 5.0 s against a 2 s timeout. A slowloris left alone lives on forever.)
   EXPECT_LE(r.slow_longest_ms,
-            ms_of(request_timeout) + 2500) << "a slowloris client lived on";
+            ms_of(request_timeout) + 5000) << "a slowloris client lived on";
   EXPECT_EQ(r.slow_answered, 0u);
   // (c) 1 MiB frames: 1009, every time.
   EXPECT_GE(r.big_1009, 1u);
