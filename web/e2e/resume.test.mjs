@@ -83,7 +83,7 @@ suite.test('a crash mid-answer and a restart: the page resumes with nothing lost
     async () => {
       const msgs = await chatMessages(page);
       assert.deepEqual(
-        msgs.map((m) => `${m.role}:${m.status}`),
+        msgs.map((m) => `${m.role}:${m.revealing ? 'revealing' : m.status}`),
         ['user:acked', 'assistant:done', 'user:acked', 'assistant:done', 'user:acked', 'assistant:done', 'user:acked', 'assistant:done'],
         JSON.stringify(msgs),
       );

@@ -42,6 +42,10 @@ describe('ChatStorage', () => {
       // left for the server to resend
       ['user', 'not yet sent', 'pending'],
     ]);
+    // The answer was fresh on the page that saw it arrive; after a reload it
+    // shows at once.
+    expect(t.messages[1]!.fresh).toBe(true);
+    expect(restored.messages.some((m) => 'fresh' in m)).toBe(false);
   });
 
   it('keeps a history entry titled by the first user message, newest first, at most 30', () => {

@@ -71,6 +71,7 @@ function cleanMessage(raw: unknown): ChatMessage | null {
   if (m.status === 'sent') m.status = 'pending';
   delete m.pieces;
   delete m.stale;
+  delete m.fresh;
   return m;
 }
 
@@ -128,6 +129,7 @@ export function toStored(
       const copy = { ...m };
       delete copy.pieces;
       delete copy.stale;
+      delete copy.fresh;
       return copy;
     });
   return {

@@ -85,6 +85,18 @@ describe('streaming an answer', () => {
     expect(s.lastSeq).toBe(6);
   });
 
+  it('an answer that arrives while the page is open is fresh (revealed), a replayed one is not', () => {
+    // Typing and the final message in one batch: the final one stays fresh.
+    let s = run([f(session()), send('c-1', 'hi'), f(ack(2, 'c-1', 10)), f(typing(3, 10)), f(reply(4, 11, 10, 'Hello!'))]);
+    expect(s.messages[1]).toMatchObject({ status: 'done', text: 'Hello!', fresh: true });
+    // A delta without typing before it starts a fresh bubble too.
+    s = run([send('c-2', 'more'), f(ack(5, 'c-2', 12)), f(delta(6, 12, 0, 'Mo'))], s);
+    expect(s.messages.at(-1)).toMatchObject({ status: 'streaming', fresh: true });
+    // A final message with no bubble before it (a replay after a resume) is shown as it is.
+    const replayed = run([f(session()), f(ack(2, null, 10, 'hi')), f(reply(3, 11, 10, 'Hello!'))]);
+    expect(replayed.messages[1]!.fresh).toBeUndefined();
+  });
+
   it('a delta names the message it answers even when typing guessed another', () => {
     let s = run([f(session()), f(ack(2, null, 10, 'first')), f(ack(3, null, 12, 'second')), f(typing(4))]);
     expect(generatingReply(s)?.replyTo).toBe(10);

@@ -44,6 +44,12 @@ export interface ChatMessage {
   pieces?: Piece[];
   /** A stream from before the socket was replaced; the server resends it. */
   stale?: boolean;
+  /**
+   * An answer that began arriving (typing or a piece) while this page was
+   * open: the view reveals it gradually. Never stored, so a reload shows it
+   * at once.
+   */
+  fresh?: boolean;
   /** Why a user message could not be delivered. */
   error?: string;
 }
@@ -309,6 +315,7 @@ function onTyping(state: TranscriptState, frame: TypingFrame): TranscriptState {
     status: 'streaming',
     replyTo: known ?? guess,
     seq: frame.seq,
+    fresh: true,
   };
   if (known === null) placeholder.replyToGuessed = true;
   return { ...state, messages: [...messages, placeholder], generating: placeholder.key };
@@ -336,6 +343,7 @@ function onDelta(state: TranscriptState, frame: DeltaFrame): TranscriptState {
       status: 'streaming',
       replyTo: frame.reply_to,
       seq: frame.seq,
+      fresh: true,
     };
     list = [...messages, base];
     idx = list.length - 1;
@@ -386,7 +394,9 @@ function onMessage(state: TranscriptState, frame: MessageFrame): TranscriptState
     // The final message takes the streamed bubble's place (and key, so the
     // view keeps the same element and nothing jumps).
     const old = messages[idx]!;
-    next = replaceAt(messages, idx, { ...final, key: old.key });
+    const replaced: ChatMessage = { ...final, key: old.key };
+    if (old.fresh) replaced.fresh = true;
+    next = replaceAt(messages, idx, replaced);
     if (generating === old.key) generating = null;
   } else {
     next = insertBySeq(messages, final);

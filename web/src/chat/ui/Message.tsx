@@ -70,9 +70,10 @@ export interface MessageProps {
 }
 
 function MessageView({ m, assistantName }: MessageProps) {
-  // An answer seen arriving in this page is revealed smoothly; one loaded
-  // from history or storage is shown at once.
-  const live = useRef(m.role !== 'user' && m.role !== 'system' && m.status === 'streaming').current;
+  // An answer seen arriving in this page is revealed smoothly (even when
+  // its typing and final frames came in one batch); one loaded from history
+  // or storage is shown at once.
+  const live = useRef(m.fresh === true).current;
   const shownLength = useReveal(m.text, live);
   const common = {
     'data-testid': 'message',
