@@ -98,11 +98,15 @@ void connect_failed(self_pointer self, std::size_t index,
   // A worker that never came up is still "connecting"; one that was up is
   // "down" until it comes back.
   auto never_up = st.table->at(index).connections == 0;
+  // Said once per reason, not at every retry.
+  auto changed = st.table->at(index).last_error != why;
   st.table->down(index, why);
   if (never_up)
     st.table->connecting(index);
-  st.log->debug("worker {} {}: cannot connect: {}", name_of(index),
-                st.links[index].address.text(), why);
+  if (changed)
+    st.log->warn("worker {} {}: cannot connect: {}; trying again with "
+                 "backoff",
+                 name_of(index), st.links[index].address.text(), why);
   schedule_reconnect(self, index);
 }
 

@@ -325,7 +325,9 @@ int run_server(const server_config& config) {
                 config.tls_cert);
   }
   auto access = make_access_rules(config);
-  if (!std::filesystem::is_directory(config.knowledge_dir))
+  // A gateway's knowledge base is on its workers.
+  if (config.cluster.role != node_role::gateway
+      && !std::filesystem::is_directory(config.knowledge_dir))
     log()->warn("knowledge folder {} does not exist; the knowledge base is "
                 "empty",
                 config.knowledge_dir);

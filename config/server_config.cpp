@@ -501,6 +501,10 @@ public:
     return env_(opt.env);
   }
 
+  bool from_flag(const option_spec& opt) const {
+    return flags_.count(opt.flag) > 0;
+  }
+
 private:
   const po::variables_map& flags_;
   detail::env_lookup env_;
@@ -517,20 +521,25 @@ void read_cluster(const setting_lookup& lookup, server_config& cfg) {
       fail(opt_role, e.what());
     }
   }
-  auto node_host = lookup(opt_node_host);
-  auto node_port = lookup(opt_node_port);
-  auto workers = lookup(opt_workers);
-  auto secret = lookup(opt_node_secret);
   const bool worker = cluster.role == node_role::worker;
   const bool gateway = cluster.role == node_role::gateway;
-  if (node_host && !worker)
-    fail(opt_node_host, "is only for --role worker");
-  if (node_port && !worker)
-    fail(opt_node_port, "is only for --role worker");
-  if (workers && !gateway)
-    fail(opt_workers, "is only for --role gateway");
-  if (secret && cluster.role == node_role::all)
-    fail(opt_node_secret, "is only for --role gateway or worker");
+  // A flag meant for another role is a mistake on this command line; the
+  // same setting in the environment or .env is one shared file serving
+  // every role, and this role leaves it alone.
+  auto for_role = [&](const option_spec& opt, bool mine,
+                      const char* roles) -> std::optional<std::string> {
+    auto value = lookup(opt);
+    if (!value || mine)
+      return value;
+    if (lookup.from_flag(opt))
+      fail(opt, std::string{"is only for --role "} + roles);
+    return std::nullopt;
+  };
+  auto node_host = for_role(opt_node_host, worker, "worker");
+  auto node_port = for_role(opt_node_port, worker, "worker");
+  auto workers = for_role(opt_workers, gateway, "gateway");
+  auto secret = for_role(opt_node_secret, worker || gateway,
+                         "gateway or worker");
   if (node_host)
     cluster.node_host = detail::non_empty(opt_node_host.label(),
                                           std::move(*node_host));
@@ -556,9 +565,13 @@ void read_cluster(const setting_lookup& lookup, server_config& cfg) {
   std::optional<std::string> tls[3];
   for (int i = 0; i < 3; ++i)
     tls[i] = lookup(*tls_opts[i]);
+  if (cluster.role == node_role::all) {
+    for (int i = 0; i < 3; ++i)
+      if (tls[i] && lookup.from_flag(*tls_opts[i]))
+        fail(*tls_opts[i], "is only for --role gateway or worker");
+    tls[0] = tls[1] = tls[2] = std::nullopt;
+  }
   if (tls[0] || tls[1] || tls[2]) {
-    if (cluster.role == node_role::all)
-      fail(opt_node_tls_cert, "is only for --role gateway or worker");
     for (int i = 0; i < 3; ++i)
       if (!tls[i])
         fail(*tls_opts[i], "is required for TLS between nodes (all of "

@@ -415,8 +415,15 @@ void basic_http_session<Stream>::send_health(unsigned version, bool keep_alive, 
                                const health_report* report,
                                const std::string& error) {
   auto healthy = report != nullptr && report->database_ok;
+  // A gateway without a worker still chats (its fallback answers), but an
+  // operator must see that the agent is gone.
+  auto degraded = healthy && !report->nodes.empty()
+                  && std::none_of(report->nodes.begin(), report->nodes.end(),
+                                  [](const node_status& n) {
+                                    return n.state == "up";
+                                  });
   nlohmann::json body{
-    {"status", healthy ? "healthy" : "unhealthy"},
+    {"status", !healthy ? "unhealthy" : degraded ? "degraded" : "healthy"},
     {"timestamp", storage::utc_timestamp()},
     {"database", healthy ? "connected" : "disconnected"},
   };

@@ -124,9 +124,27 @@ TEST(cluster_config, a_flag_of_another_role_is_an_error) {
   EXPECT_TRUE(contains(load_error({"--node-port", "4300"}), "is only for --role worker"));
   EXPECT_TRUE(contains(load_error({"--role", "gateway", "--workers", "w:1", "--node-host", "x"}),
                        "is only for --role worker"));
-  EXPECT_TRUE(contains(load_error({"--role", "all"}, {{"PARLEY_NODE_SECRET", "0123456789abcdef"}}),
+  EXPECT_TRUE(contains(load_error({"--node-secret", "0123456789abcdef"}),
                        "is only for --role gateway or worker"));
   EXPECT_TRUE(contains(load_error({"--role", "leader"}), "--role / PARLEY_ROLE: 'leader' is not a role"));
+}
+
+TEST(cluster_config, a_shared_environment_serves_every_role) {
+  // One env file for the whole cluster: each role takes its own settings.
+  env_map shared{{"PARLEY_WORKERS", "w1:4300,w2:4300"},
+                 {"PARLEY_NODE_HOST", "0.0.0.0"},
+                 {"PARLEY_NODE_PORT", "4301"},
+                 {"PARLEY_NODE_SECRET", "a-long-enough-secret"}};
+  auto worker = load({"--role", "worker"}, shared).config.cluster;
+  EXPECT_TRUE(worker.workers.empty());
+  EXPECT_EQ(worker.node_port, 4301);
+  EXPECT_EQ(worker.node_secret, "a-long-enough-secret");
+  auto gateway = load({"--role", "gateway"}, shared).config.cluster;
+  EXPECT_EQ(gateway.workers.size(), 2u);
+  EXPECT_EQ(gateway.node_port, 4300) << "the worker's port is not the gateway's";
+  auto all = load({}, shared).config.cluster;
+  EXPECT_TRUE(all.node_secret.empty());
+  EXPECT_TRUE(all.workers.empty());
 }
 
 TEST(cluster_config, the_node_secret_is_long_and_never_shown) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,8 +76,22 @@ protected:
       keep_log(*n);
       logs += n->logs;
     }
-    if (HasFailure())
-      ADD_FAILURE() << "node logs (the end of each):\n" << logs;
+    if (HasFailure()) {
+      // The whole logs, for the failure's story; the output shows the ends.
+      auto artefacts = std::filesystem::path{
+                         server_process::default_executable()}
+                         .parent_path()
+                       / "test-artifacts" / "cluster";
+      std::filesystem::create_directories(artefacts);
+      auto file = artefacts
+                  / (std::string{::testing::UnitTest::GetInstance()
+                                   ->current_test_info()
+                                   ->name()}
+                     + ".log");
+      std::ofstream{file} << full_logs_;
+      ADD_FAILURE() << "node logs (the end of each; all of them in "
+                    << file.string() << "):\n" << logs;
+    }
   }
 
   std::vector<node*> all_nodes() {
@@ -88,10 +103,12 @@ protected:
     return result;
   }
 
-  static void keep_log(node& n) {
+  void keep_log(node& n) {
     if (!n.process)
       return;
     auto log = n.process->log();
+    full_logs_ += "---- " + n.name + " (pid "
+                  + std::to_string(n.process->pid()) + ") ----\n" + log;
     if (log.size() > 20000)
       log = "[...]\n" + log.substr(log.size() - 20000);
     n.logs += "---- " + n.name + " (pid " + std::to_string(n.process->pid())
@@ -262,6 +279,7 @@ protected:
   std::atomic<bool> killing_{false};
   progress_board board_;
   std::vector<std::unique_ptr<resuming_client>> clients_;
+  std::string full_logs_;
 };
 
 } // namespace parley::test

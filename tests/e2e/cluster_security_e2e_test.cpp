@@ -56,6 +56,19 @@ TEST_F(cluster_security_e2e, a_gateway_without_the_node_secret_is_refused) {
   EXPECT_EQ(served.second, "llm");
   auto local = chat_via(1, "hello from outside");
   EXPECT_EQ(local.second, "fallback") << local.first;
+  // Its /health says so: still serving (200), but degraded.
+  auto health = http_get("127.0.0.1", gateways_[1].http_port, "/health");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(json::parse(health.body, nullptr, false).value("status", ""),
+            "degraded")
+    << health.body;
+  EXPECT_NE(gateways_[1].process->log().find("login refused"),
+            std::string::npos)
+    << "the refused gateway says why in its log";
+  health = http_get("127.0.0.1", gateways_[0].http_port, "/health");
+  EXPECT_EQ(json::parse(health.body, nullptr, false).value("status", ""),
+            "healthy")
+    << health.body;
   EXPECT_NE(workers_[0].process->log().find("gave a wrong node secret"),
             std::string::npos);
 }
