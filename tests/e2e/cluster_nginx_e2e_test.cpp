@@ -3,8 +3,9 @@
 // of the gateways (round robin, no sticky sessions). Chat clients talk only
 // to nginx. They reconnect again and again, landing on either gateway, and
 // resume; then tools/cluster kills a gateway, and they reconnect through
-// nginx (which skips it) and resume; the gateway comes back. Every message
-// is stored, acknowledged and answered once; every seq seen once.
+// nginx (which skips it) and resume; the gateway comes back; then it kills
+// a worker under traffic, which comes back too. Every message is stored,
+// acknowledged and answered once; every seq seen once.
 
 #include <csignal>
 #include <cstdlib>
@@ -145,7 +146,7 @@ protected:
   std::vector<std::unique_ptr<resuming_client>> clients_;
 };
 
-TEST_F(cluster_nginx_e2e, resumes_through_nginx_on_any_gateway_and_after_losing_one) {
+TEST_F(cluster_nginx_e2e, survives_losing_a_gateway_and_a_worker_behind_nginx) {
   llm_ = std::make_unique<mock_llm_process>(std::vector<std::string>{
     "--protocol", "websocket", "--latency-ms", "30", "--chunks", "3",
     "--chunk-delay-ms", "10"});
@@ -212,6 +213,15 @@ TEST_F(cluster_nginx_e2e, resumes_through_nginx_on_any_gateway_and_after_losing_
     reconnect_all();
     ASSERT_TRUE(wait_answers(answers_per_step)) << problems();
   }
+
+  // A worker dies under traffic and comes back; the chat goes on through
+  // it all (tools/cluster restart waits until both gateways have it back).
+  ASSERT_EQ(cluster({"kill", "worker-1"}, out), 0) << out;
+  ASSERT_TRUE(wait_answers(answers_per_step))
+    << "after losing worker-1:\n" << problems();
+  ASSERT_EQ(cluster({"restart", "worker-1"}, out), 0) << out;
+  ASSERT_TRUE(wait_answers(answers_per_step)) << problems();
+  ASSERT_EQ(problems(), "");
 
   // The end: one more resume through nginx that waits for every answer.
   for (auto& client : clients_)
