@@ -42,10 +42,11 @@ constexpr std::size_t answers_per_step = 16;
 using cluster_e2e = cluster_fixture;
 
 TEST_F(cluster_e2e, survives_losing_a_worker_and_a_gateway_with_nothing_lost_or_doubled) {
-  // Every answer streams four pieces after 50 ms: requests are in flight on
-  // the workers most of the time.
+  // Every answer streams four pieces after 200 ms: with two messages in
+  // flight per client, each worker nearly always has requests when it is
+  // killed (the test checks that one did).
   llm_ = std::make_unique<mock_llm_process>(std::vector<std::string>{
-    "--protocol", "websocket", "--latency-ms", "50", "--chunks", "4",
+    "--protocol", "websocket", "--latency-ms", "200", "--chunks", "4",
     "--chunk-delay-ms", "20"});
   // The first worker migrates the schema; the others start after it.
   for (int i = 0; i < worker_count; ++i)
