@@ -314,6 +314,8 @@ void pump(self_pointer self) {
     auto& st = self->state;
     return st.generating && st.request_id == request_id;
   };
+  st.log->debug("session={} asks for the answer to message {} (request {})",
+                st.chat.session_id, request.reply_to, request_id);
   self
     ->request(answerer(*svc), st.settings.reply_timeout, generate_atom_v,
               std::move(request))

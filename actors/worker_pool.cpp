@@ -192,6 +192,9 @@ void dispatch(self_pointer self, std::uint64_t id) {
   req.worker = *index;
   req.tried.push_back(*index);
   st.table->started(*index);
+  st.log->debug("session={} request {} (its {}) -> {}{}",
+                req.request.session_id, id, req.session_request,
+                name_of(*index), req.tried.size() > 1 ? " (again)" : "");
   auto message = req.request;
   message.request_id = id;
   auto here = [self, id, index = *index] {
@@ -210,6 +213,9 @@ void dispatch(self_pointer self, std::uint64_t id) {
           return;
         auto& st = self->state;
         st.table->answered(index);
+        st.log->debug("session={} request {} answered by {} ({})",
+                      req->request.session_id, id, name_of(index),
+                      result.source);
         req->promise.deliver(std::move(result));
         st.pending.erase(id);
       },
@@ -219,6 +225,8 @@ void dispatch(self_pointer self, std::uint64_t id) {
           return;
         auto& st = self->state;
         auto why = describe(err);
+        st.log->debug("session={} request {} failed on {}: {}",
+                      req->request.session_id, id, name_of(index), why);
         if (err == caf::sec::request_timeout) {
           // Too slow to count on: out of rotation until a probe answers.
           take_out(self, index, "a request timed out", false);
