@@ -159,3 +159,48 @@ TEST(loadgen_exchange_tracker, abandon_forgets_everything_and_counts_measured) {
 }
 
 } // namespace
+
+namespace {
+
+server_frame echoed(std::string_view type, std::string_view id) {
+  server_frame f;
+  f.type = type;
+  f.id = id;
+  return f;
+}
+
+} // namespace
+
+TEST(loadgen_exchange_tracker, echo_the_frame_itself_is_the_answer) {
+  exchange_tracker t{2, expect_mode::echo};
+  t.sent(0, t0, false);
+  t.sent(1, t0 + 1ms, true);
+  auto second = t.on_frame(echoed("message", "1"), t0 + 3ms);
+  EXPECT_EQ(second.what, event::answer);
+  EXPECT_TRUE(second.warmup);
+  EXPECT_EQ(second.latency, 2ms);
+  EXPECT_EQ(second.frames, 1u);
+  auto first = t.on_frame(echoed("message", "0"), t0 + 4ms);
+  EXPECT_EQ(first.what, event::answer);
+  EXPECT_FALSE(first.warmup);
+  EXPECT_EQ(first.latency, 4ms);
+  EXPECT_EQ(t.outstanding(), 0u);
+}
+
+TEST(loadgen_exchange_tracker, echo_of_an_unknown_id_is_unmatched) {
+  exchange_tracker t{1, expect_mode::echo};
+  t.sent(7, t0, false);
+  EXPECT_EQ(t.on_frame(echoed("message", "8"), t0).what, event::unmatched);
+  EXPECT_EQ(t.on_frame(echoed("message", ""), t0).what, event::unmatched);
+  // Parley's frames mean nothing to an echo run; an ack is not an answer.
+  EXPECT_EQ(t.on_frame(ack("7", 3), t0).what, event::other);
+  EXPECT_EQ(t.outstanding(), 1u);
+}
+
+TEST(loadgen_exchange_tracker, parley_mode_ignores_an_echo) {
+  // A message frame without reply_to answers nothing of ours.
+  exchange_tracker t{1};
+  t.sent(0, t0, false);
+  EXPECT_EQ(t.on_frame(echoed("message", "0"), t0).what, event::other);
+  EXPECT_EQ(t.outstanding(), 1u);
+}

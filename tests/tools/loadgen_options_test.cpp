@@ -137,6 +137,16 @@ TEST(loadgen_options, idle_mode) {
   EXPECT_EQ(opts.total_connections(), 20u);
 }
 
+TEST(loadgen_options, expect_echo_for_an_echo_server) {
+  EXPECT_EQ(parse_ok({}).expect, expect_mode::parley);
+  auto opts = parse_ok({"--expect", "echo"});
+  EXPECT_EQ(opts.expect, expect_mode::echo);
+  EXPECT_STREQ(to_string(opts.expect), "echo");
+  expect_usage_error({"--expect", "json"}, "--expect");
+  expect_usage_error({"--mode", "idle", "--expect", "echo"}, "--mode ws");
+  expect_usage_error({"--mode", "http", "--expect", "echo"}, "--mode ws");
+}
+
 TEST(loadgen_options, refuses_bad_values) {
   expect_usage_error({"--mode", "tcp"}, "--mode");
   expect_usage_error({"--connections", "0"}, "--connections");
@@ -162,10 +172,11 @@ TEST(loadgen_options, help_exits_0_with_every_flag) {
   EXPECT_FALSE(result.opts);
   EXPECT_EQ(result.exit_code, 0);
   for (const char* flag :
-       {"--mode", "--url", "--host", "--port", "--connections", "--messages",
-        "--warmup-messages", "--outstanding", "--think-ms", "--ramp-per-sec",
-        "--duration", "--concurrency", "--timeout-ms", "--threads",
-        "--server-pid", "--text", "--source-addresses", "--json"})
+       {"--mode", "--expect", "--url", "--host", "--port", "--connections",
+        "--messages", "--warmup-messages", "--outstanding", "--think-ms",
+        "--ramp-per-sec", "--duration", "--concurrency", "--timeout-ms",
+        "--threads", "--server-pid", "--text", "--source-addresses",
+        "--json"})
     EXPECT_NE(result.message.find(flag), std::string::npos) << flag;
 }
 

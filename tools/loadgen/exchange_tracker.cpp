@@ -4,8 +4,8 @@
 
 namespace parley::loadgen {
 
-exchange_tracker::exchange_tracker(std::size_t capacity)
-  : slots_(capacity == 0 ? 1 : capacity) {
+exchange_tracker::exchange_tracker(std::size_t capacity, expect_mode expect)
+  : slots_(capacity == 0 ? 1 : capacity), expect_(expect) {
   // nop
 }
 
@@ -54,9 +54,30 @@ void exchange_tracker::release(slot& s) noexcept {
 }
 
 exchange_tracker::outcome
+exchange_tracker::answer(slot& s, clock::time_point now) noexcept {
+  outcome result;
+  result.what = event::answer;
+  result.warmup = s.warmup;
+  result.latency = now - s.sent;
+  result.frames = s.frames + 1;
+  release(s);
+  return result;
+}
+
+exchange_tracker::outcome
 exchange_tracker::on_frame(const server_frame& frame, clock::time_point now) {
   outcome result;
   const auto& type = frame.type;
+  if (expect_ == expect_mode::echo) {
+    // Our own frame, back: its id names the message.
+    if (type != "message")
+      result.what = event::other;
+    else if (auto* s = by_client_id(frame.id))
+      result = answer(*s, now);
+    else
+      result.what = event::unmatched;
+    return result;
+  }
   if (type == "session") {
     result.what = event::session;
   } else if (type == "ack") {
@@ -82,11 +103,7 @@ exchange_tracker::on_frame(const server_frame& frame, clock::time_point now) {
       // A human agent's message or a notice answers nothing of ours.
       result.what = frame.reply_to ? event::unmatched : event::other;
     } else {
-      result.what = event::answer;
-      result.warmup = s->warmup;
-      result.latency = now - s->sent;
-      result.frames = s->frames + 1;
-      release(*s);
+      result = answer(*s, now);
     }
   } else if (type == "error") {
     result.code = frame.code;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/loadgen/frame_scanner.hpp"
+#include "tools/loadgen/options.hpp"
 
 namespace parley::loadgen {
 
@@ -19,7 +20,9 @@ namespace parley::loadgen {
 /// message's client id is its number on the connection, in decimal. Holds
 /// at most `capacity` messages (--outstanding) in a fixed array: a linear
 /// search over a handful of slots beats any map. Pure (the caller passes
-/// the time).
+/// the time). With expect_mode::echo, the server sends our own frame back:
+/// a `message` frame whose `id` is a waiting message's client id is its
+/// answer (one frame, no ack).
 class exchange_tracker {
 public:
   using clock = std::chrono::steady_clock;
@@ -44,7 +47,8 @@ public:
     std::string_view code;        // refused, connection_error
   };
 
-  explicit exchange_tracker(std::size_t capacity);
+  explicit exchange_tracker(std::size_t capacity,
+                            expect_mode expect = expect_mode::parley);
 
   /// Starts tracking message `number`, sent at `when`; false when all
   /// slots are taken (the caller sent more than it may have outstanding).
@@ -77,8 +81,11 @@ private:
   slot* by_message_id(std::optional<std::int64_t> id) noexcept;
   void release(slot& s) noexcept;
 
+  outcome answer(slot& s, clock::time_point now) noexcept;
+
   std::vector<slot> slots_;
   std::size_t outstanding_ = 0;
+  expect_mode expect_;
 };
 
 } // namespace parley::loadgen

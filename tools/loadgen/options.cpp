@@ -24,6 +24,10 @@ const char* to_string(run_mode mode) noexcept {
   return "ws";
 }
 
+const char* to_string(expect_mode expect) noexcept {
+  return expect == expect_mode::echo ? "echo" : "parley";
+}
+
 std::optional<target_url> parse_url(std::string_view url, std::string& error) {
   auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
@@ -118,6 +122,7 @@ bool blank(const std::string& text) {
 parse_result parse_options(int argc, const char* const* argv) {
   options opts;
   std::string mode = "ws";
+  std::string expect = "parley";
   std::string url;
   unsigned port = opts.port;
   std::int64_t server_pid = 0;
@@ -131,6 +136,9 @@ parse_result parse_options(int argc, const char* const* argv) {
     ("mode", po::value(&mode)->default_value(mode),
      "ws (chat over WebSocket), idle (hold sessions, measure the server's "
      "memory) or http (POST /api/chat/send)")
+    ("expect", po::value(&expect)->default_value(expect),
+     "ws: parley (the chat protocol) or echo (a server that sends every "
+     "frame back, for comparison: no session frame, the echo answers)")
     ("url", po::value(&url),
      "the server, as ws://HOST:PORT/ws (or http://HOST:PORT); instead of "
      "--host and --port")
@@ -198,6 +206,15 @@ parse_result parse_options(int argc, const char* const* argv) {
     opts.mode = run_mode::http;
   else
     return usage_error("--mode must be ws, idle or http, not `" + mode + "`");
+  if (expect == "parley")
+    opts.expect = expect_mode::parley;
+  else if (expect == "echo")
+    opts.expect = expect_mode::echo;
+  else
+    return usage_error("--expect must be parley or echo, not `" + expect
+                       + "`");
+  if (opts.expect == expect_mode::echo && opts.mode != run_mode::ws)
+    return usage_error("--expect echo needs --mode ws");
   if (vm.count("url")) {
     if (!vm["host"].defaulted() || !vm["port"].defaulted())
       return usage_error("--url replaces --host and --port: give one or the "

@@ -15,6 +15,15 @@ enum class run_mode {
 
 const char* to_string(run_mode mode) noexcept;
 
+/// What answers a message (ws mode).
+enum class expect_mode {
+  parley, // Parley's protocol: session, ack, typing/delta, message
+  echo,   // the server sends every frame back (a plain echo server, for
+          // comparison): no session frame; the echoed frame is the answer
+};
+
+const char* to_string(expect_mode expect) noexcept;
+
 /// Where --url points.
 struct target_url {
   std::string host;
@@ -31,6 +40,7 @@ std::optional<target_url> parse_url(std::string_view url, std::string& error);
 /// flag).
 struct options {
   run_mode mode = run_mode::ws;
+  expect_mode expect = expect_mode::parley; // ws only
   std::string host = "127.0.0.1";
   std::uint16_t port = 3001;
   std::string path = "/ws"; // ws, idle: the chat socket

@@ -77,6 +77,7 @@ json report_json(const run_summary& summary, const options& opts) {
       config["warmup_messages"] = opts.warmup_messages;
       config["outstanding"] = opts.outstanding;
       config["think_ms"] = opts.think_ms;
+      config["expect"] = to_string(opts.expect);
       config["duration_s"] = opts.duration_s > 0 ? json(opts.duration_s)
                                                  : json(nullptr);
     }
@@ -165,7 +166,9 @@ std::string report_text(const run_summary& summary, const options& opts) {
       row("run") << opts.connections << " connections x " << opts.messages
                  << " messages (+" << opts.warmup_messages << " warm-up), "
                  << opts.outstanding << " outstanding, think "
-                 << opts.think_ms << " ms\n";
+                 << opts.think_ms << " ms"
+                 << (opts.expect == expect_mode::echo ? ", echo server" : "")
+                 << "\n";
       break;
     case run_mode::idle:
       row("run") << opts.connections << " sessions held, then one message "

@@ -209,7 +209,7 @@ ws_connection::ws_connection(ws_worker& worker, std::uint64_t index)
     opts_(worker.opts()),
     index_(index),
     ws_(worker.ioc().get_executor()),
-    tracker_(opts_.outstanding) {
+    tracker_(opts_.outstanding, opts_.expect) {
   // Idle mode measures its one message whatever --warmup-messages says.
   warmup_ = worker.idle() ? 0 : opts_.warmup_messages;
   total_ = worker.idle() ? 1 : warmup_ + opts_.messages;
@@ -260,8 +260,16 @@ void ws_connection::on_handshake(boost::system::error_code ec) {
     return;
   }
   stats_.connection_opened();
-  phase_ = phase::greeting;
-  deadline_ = clock_type::now() + std::chrono::milliseconds{opts_.timeout_ms};
+  if (opts_.expect == expect_mode::echo) {
+    // An echo server greets with nothing: chat at once.
+    phase_ = phase::chatting;
+    ready_ = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(opts_.outstanding, total_));
+    pump();
+  } else {
+    phase_ = phase::greeting;
+    deadline_ = clock_type::now() + std::chrono::milliseconds{opts_.timeout_ms};
+  }
   do_read();
 }
 
