@@ -1,6 +1,8 @@
 #include <csignal>
 #include <iostream>
 
+#include <openssl/crypto.h>
+
 #include "app/server.hpp"
 #include "config/config_error.hpp"
 #include "config/logging.hpp"
@@ -11,6 +13,11 @@ int main(int argc, char** argv) {
   // A write past RLIMIT_FSIZE must fail with EFBIG (a storage error the
   // client is told about), not kill the server with SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
+  // No OpenSSL cleanup at exit: threads that libpq and CAF started may
+  // still be ending, and their thread-local OpenSSL state would be freed
+  // twice (once by the exit handler, once by the thread: ASan saw it).
+  // The process is ending anyway; the system takes the memory back.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   try {
     auto loaded = load_server_config(argc, argv, read_dotenv_file("."),
                                      process_environment());

@@ -239,7 +239,8 @@ TEST_F(cluster_nginx_e2e, survives_losing_a_gateway_and_a_worker_behind_nginx) {
   ASSERT_EQ(cluster({"status"}, out), 0) << out;
   ASSERT_EQ(cluster({"stop"}, out), 0) << out;
   started_ = false;
-  for (const auto& node : state()["nodes"]) {
+  const auto final_state = state(); // a range-for over a temporary's member dangles
+  for (const auto& node : final_state["nodes"]) {
     if (node["pid"].is_number_integer()) {
       EXPECT_NE(::kill(node["pid"].get<pid_t>(), 0), 0)
         << node["name"] << " still runs after stop";
