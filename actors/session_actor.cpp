@@ -693,6 +693,20 @@ void create_session(self_pointer self, connection_ptr conn) {
       });
 }
 
+/// The conversation as the database has it: recent history, the agent's
+/// state (intent, pending slot, doubt streak) and whether a human has it.
+void restore_conversation(chat_state& chat,
+                          const storage::session_snapshot& snap) {
+  chat.history.clear();
+  for (const auto& row : snap.history)
+    chat.remember(row.role, row.content);
+  auto saved = agent::conversation_state::parse(snap.agent_state);
+  chat.intent = saved.intent;
+  chat.pending_slot = saved.pending_slot;
+  chat.low_confidence_streak = saved.low_confidence_streak;
+  chat.handoff = snap.session.status == "handoff";
+}
+
 /// A fresh actor takes everything from the database: ids, history, the
 /// next seq and the messages still waiting for an answer.
 void load_from(self_pointer self, storage::session_snapshot& snap,
@@ -702,13 +716,7 @@ void load_from(self_pointer self, storage::session_snapshot& snap,
   st.chat.session_id = snap.session.id;
   st.chat.user_id = snap.session.user_id;
   st.token_hash = snap.session.resume_token_hash;
-  for (auto& row : snap.history)
-    st.chat.remember(row.role, row.content);
-  auto saved = agent::conversation_state::parse(snap.agent_state);
-  st.chat.intent = saved.intent;
-  st.chat.pending_slot = saved.pending_slot;
-  st.chat.low_confidence_streak = saved.low_confidence_streak;
-  st.chat.handoff = snap.session.status == "handoff";
+  restore_conversation(st.chat, snap);
   st.outbox.advance_to(std::max(snap.max_seq, client_last_seq) + 1);
   for (auto& row : snap.unanswered)
     enqueue_reply(self, std::move(row));
@@ -724,14 +732,7 @@ void catch_up(self_pointer self, storage::session_snapshot& snap) {
   st.log->info("session={} went on elsewhere (seq {} stored, {} here); "
                "catching up from the database",
                st.chat.session_id, snap.max_seq, st.outbox.next_seq() - 1);
-  st.chat.history.clear();
-  for (auto& row : snap.history)
-    st.chat.remember(row.role, row.content);
-  auto saved = agent::conversation_state::parse(snap.agent_state);
-  st.chat.intent = saved.intent;
-  st.chat.pending_slot = saved.pending_slot;
-  st.chat.low_confidence_streak = saved.low_confidence_streak;
-  st.chat.handoff = snap.session.status == "handoff";
+  restore_conversation(st.chat, snap);
   st.outbox.advance_to(snap.max_seq + 1);
   for (auto& row : snap.unanswered) {
     auto queued = std::any_of(st.replies.begin(), st.replies.end(),
