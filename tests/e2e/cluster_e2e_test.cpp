@@ -120,15 +120,8 @@ TEST_F(cluster_e2e, survives_losing_a_worker_and_a_gateway_with_nothing_lost_or_
 
   // The end: every client resumes on gateway-2 once more and waits for all
   // its answers.
-  for (auto& client : clients_)
-    client->stop();
-  for (auto& client : clients_)
-    client->join();
-  auto deadline = clock_type::now() + step_timeout;
-  for (auto& client : clients_)
-    client->start("127.0.0.1", gateways_[1].http_port, true, deadline);
-  for (auto& client : clients_)
-    client->join();
+  finish_on(clients_, "127.0.0.1", gateways_[1].http_port,
+            clock_type::now() + step_timeout);
   EXPECT_EQ(problems(), "");
   for (auto& client : clients_)
     client->close();

@@ -248,15 +248,11 @@ protected:
   }
 
   bool wait_answers(std::size_t more) {
-    return board_.wait_for(board_.count() + more, step_timeout);
+    return board_.wait_for_more(more, step_timeout);
   }
 
   std::string problems() const {
-    std::string out;
-    for (const auto& client : clients_)
-      for (const auto& p : client->problems())
-        out += "  " + p + "\n";
-    return out;
+    return problems_of(clients_);
   }
 
   /// Clients `which` move to gateway `to`: they stop (closing their
@@ -278,7 +274,7 @@ protected:
   std::vector<node> gateways_{2};
   std::atomic<bool> killing_{false};
   progress_board board_;
-  std::vector<std::unique_ptr<resuming_client>> clients_;
+  resuming_clients clients_;
   std::string full_logs_;
 };
 

@@ -109,15 +109,11 @@ protected:
   }
 
   bool wait_answers(std::size_t more) {
-    return board_.wait_for(board_.count() + more, step_timeout);
+    return board_.wait_for_more(more, step_timeout);
   }
 
   std::string problems() const {
-    std::string out;
-    for (const auto& client : clients_)
-      for (const auto& p : client->problems())
-        out += "  " + p + "\n";
-    return out;
+    return problems_of(clients_);
   }
 
   /// Every client leaves (once its answers are in) and comes back through
@@ -143,7 +139,7 @@ protected:
   std::uint16_t nginx_port_ = 0;
   std::atomic<bool> killing_{false};
   progress_board board_;
-  std::vector<std::unique_ptr<resuming_client>> clients_;
+  resuming_clients clients_;
 };
 
 TEST_F(cluster_nginx_e2e, survives_losing_a_gateway_and_a_worker_behind_nginx) {
@@ -224,15 +220,8 @@ TEST_F(cluster_nginx_e2e, survives_losing_a_gateway_and_a_worker_behind_nginx) {
   ASSERT_EQ(problems(), "");
 
   // The end: one more resume through nginx that waits for every answer.
-  for (auto& client : clients_)
-    client->stop();
-  for (auto& client : clients_)
-    client->join();
-  auto deadline = clock_type::now() + step_timeout;
-  for (auto& client : clients_)
-    client->start("127.0.0.1", nginx_port_, true, deadline);
-  for (auto& client : clients_)
-    client->join();
+  finish_on(clients_, "127.0.0.1", nginx_port_,
+            clock_type::now() + step_timeout);
   EXPECT_EQ(problems(), "");
   for (auto& client : clients_)
     client->close();

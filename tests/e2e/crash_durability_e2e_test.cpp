@@ -127,11 +127,7 @@ protected:
   }
 
   std::string problems() const {
-    std::string out;
-    for (const auto& client : clients_)
-      for (const auto& p : client->problems())
-        out += "  " + p + "\n";
-    return out;
+    return problems_of(clients_);
   }
 
   temp_dir dir_;
@@ -141,7 +137,7 @@ protected:
   std::uint64_t seed_ = 0;
   std::atomic<bool> killing_{false};
   progress_board board_;
-  std::vector<std::unique_ptr<resuming_client>> clients_;
+  resuming_clients clients_;
 };
 
 TEST_P(crash_durability_e2e, sigkill_at_random_points_loses_and_repeats_nothing) {
@@ -174,7 +170,7 @@ TEST_P(crash_durability_e2e, sigkill_at_random_points_loses_and_repeats_nothing)
     } else {
       auto answers = std::uniform_int_distribution<std::size_t>{1, 40}(rng);
       auto pause = std::uniform_int_distribution<int>{0, 400}(rng);
-      ASSERT_TRUE(board_.wait_for(board_.count() + answers, progress_timeout))
+      ASSERT_TRUE(board_.wait_for_more(answers, progress_timeout))
         << "cycle " << cycle << ": no traffic; problems:\n" << problems();
       std::this_thread::sleep_for(std::chrono::milliseconds{pause});
       kill_points.push_back(std::to_string(answers) + " answers+"

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -72,6 +73,11 @@ public:
   bool wait_for(std::size_t at_least, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock{mtx_};
     return cv_.wait_for(lock, timeout, [&] { return count_ >= at_least; });
+  }
+
+  /// Waits for `more` answers than there are now.
+  bool wait_for_more(std::size_t more, std::chrono::milliseconds timeout) {
+    return wait_for(count() + more, timeout);
   }
 
 private:
@@ -459,6 +465,32 @@ inline std::vector<row> rows_of(storage::database& db,
     result.push_back(std::move(r));
   }
   return result;
+}
+
+using resuming_clients = std::vector<std::unique_ptr<resuming_client>>;
+
+/// What went wrong for any of `clients`, a line each; empty: nothing.
+inline std::string problems_of(const resuming_clients& clients) {
+  std::string out;
+  for (const auto& client : clients)
+    for (const auto& p : client->problems())
+      out += "  " + p + "\n";
+  return out;
+}
+
+/// The last cycle: every client stops once its answers are in, resumes on
+/// host:port and waits (until `deadline`) for everything it sent to be
+/// answered, checking with a ping that nothing else comes.
+inline void finish_on(resuming_clients& clients, const std::string& host,
+                      std::uint16_t port, clock_type::time_point deadline) {
+  for (auto& client : clients)
+    client->stop();
+  for (auto& client : clients)
+    client->join();
+  for (auto& client : clients)
+    client->start(host, port, true, deadline);
+  for (auto& client : clients)
+    client->join();
 }
 
 /// Checks one client against the database: every message it sent is stored
