@@ -253,8 +253,8 @@ void llm_answer(self_pointer self, std::uint64_t id) {
   auto& st = self->state;
   auto* job = job_of(self, id);
   auto req = job->request;
-  req.system_prompt = agent::answer_prompt();
-  req.tools = st.catalog.openai_tools().dump();
+  req.system_prompt = st.answer_prompt;
+  req.tools = st.answer_tools;
   auto max_rounds = static_cast<std::size_t>(
     rules_of(self).settings.max_tool_rounds);
   // The last round may not call tools again: it has to answer.
@@ -361,14 +361,7 @@ void route_with_llm(self_pointer self, std::uint64_t id) {
   agent::routing_context ctx{job->request.intent, job->request.pending_slot};
   auto req = job->request;
   req.system_prompt = agent::routing_prompt(rules_of(self), ctx);
-  req.tools = json::array({json{{"type", "function"},
-                                {"function",
-                                 {{"name", "route"},
-                                  {"description",
-                                   "Route the customer's latest message"},
-                                  {"parameters",
-                                   agent::route_tool_parameters()}}}}})
-                .dump();
+  req.tools = self->state.route_tools;
   req.tool_choice = "route";
   llm_call(
     self, id, std::move(req),
@@ -412,6 +405,17 @@ agent_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
   st.composer = std::make_unique<agent::answer_composer>(st.settings.rules);
   st.catalog.add(agent::get_order_spec());
   st.catalog.add(agent::knowledge_search_spec());
+  // Fixed for the actor's life: serialized once, not for every LLM call.
+  st.route_tools = json::array({json{{"type", "function"},
+                                     {"function",
+                                      {{"name", "route"},
+                                       {"description",
+                                        "Route the customer's latest message"},
+                                       {"parameters",
+                                        agent::route_tool_parameters()}}}}})
+                     .dump();
+  st.answer_tools = st.catalog.openai_tools().dump();
+  st.answer_prompt = agent::answer_prompt();
   st.log = logger("agent");
   return {
     [self](generate_atom, reply_request& request) -> caf::result<reply_result> {

@@ -62,6 +62,11 @@ struct agent_state {
   std::unique_ptr<agent::rule_router> router;
   std::unique_ptr<agent::answer_composer> composer;
   agent::tool_catalog catalog;
+  /// The `tools` of the routing call and of the answer rounds, and the
+  /// answer rounds' system prompt, as sent.
+  std::string route_tools;
+  std::string answer_tools;
+  std::string answer_prompt;
   std::shared_ptr<spdlog::logger> log;
   std::map<std::uint64_t, agent_job> jobs; // by the agent's own id
   /// The job each LLM call in flight belongs to: streamed pieces name the

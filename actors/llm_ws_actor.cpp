@@ -44,6 +44,10 @@ void give_up_on(self_pointer self, llm_pending& p, const std::string& why) {
   p.promise.deliver(make_error(errc::responder_failed, why));
 }
 
+/// More distinct tools arrays than the agent ever sends; a bound all the
+/// same.
+constexpr std::size_t max_checked_tools = 16;
+
 /// Sends `p`'s request under the wire id `id` and arms its timeout.
 void send_wire(self_pointer self, const std::string& id,
                const reply_request& request) {
@@ -58,10 +62,19 @@ void send_wire(self_pointer self, const std::string& id,
                           {"pending_slot", request.pending_slot}};
   wire.settings = settings_of(st.config);
   // The agent's tools and the results of earlier rounds.
-  if (!request.tools.empty())
-    wire.tools = nlohmann::json::parse(request.tools, nullptr, false);
-  if (wire.tools.is_discarded())
-    wire.tools = nullptr;
+  // The agent's tools go out as the agent serialized them, not parsed into
+  // a tree only to be dumped again. They are checked once: the agent sends
+  // the same few arrays over and over.
+  if (!request.tools.empty() && request.tools.front() == '[') {
+    if (st.checked_tools.count(request.tools) > 0) {
+      wire.tools = request.tools;
+    } else if (nlohmann::json::accept(request.tools)) {
+      if (st.checked_tools.size() >= max_checked_tools)
+        st.checked_tools.clear();
+      st.checked_tools.insert(request.tools);
+      wire.tools = request.tools;
+    }
+  }
   wire.tool_choice = request.tool_choice;
   wire.system_prompt = request.system_prompt;
   for (const auto& round : request.rounds)

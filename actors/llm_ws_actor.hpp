@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -44,6 +45,8 @@ struct llm_ws_state {
   std::int64_t last_latency_ms = -1;
   std::string last_error;
   std::optional<circuit_breaker> breaker; // request-level failures
+  /// Tools arrays already found to be valid JSON (see send_wire).
+  std::unordered_set<std::string> checked_tools;
 
   ~llm_ws_state();
 };

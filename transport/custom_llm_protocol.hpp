@@ -53,10 +53,11 @@ struct request {
   bool advanced_ai = false;
   nlohmann::json session_context;        // null: sent as {}
   std::vector<tool_result> tool_results; // empty: not sent
-  /// The tools offered (an OpenAI `tools` array) and the one forced or
+  /// The tools offered, an OpenAI `tools` array as compact JSON text (as
+  /// nlohmann dumps it; sent as given), and the one forced or
   /// "auto"/"none"/"required": metadata.tools and metadata.tool_choice,
   /// sent only when there are tools.
-  nlohmann::json tools;
+  std::string tools;
   std::string tool_choice;
   std::string system_prompt; // metadata.system_prompt when not empty
   generation_settings settings;

@@ -104,6 +104,53 @@ TEST(custom_llm_request, tool_results) {
                           {"content", R"({"status":"shipped"})"}}}));
 }
 
+TEST(custom_llm_request, tools_go_out_as_given) {
+  json tools = json::array(
+    {{{"type", "function"},
+      {"function",
+       {{"name", "get_order"},
+        {"description", "Looks up an order \"as is\""},
+        {"parameters",
+         {{"type", "object"},
+          {"properties", {{"order_id", {{"type", "string"}}}}}}}}}}});
+  request req;
+  req.id = "r-4";
+  req.message = "where is A-17";
+  req.model = "m";
+  req.session_context = {{"session_id", 7}};
+  req.tools = tools.dump();
+  req.tool_choice = "route";
+  req.system_prompt = "Route it.";
+  req.tool_results.push_back({"call_0", "get_order", "{}"});
+  auto text = build_request(req);
+  // The spliced text is exactly what dumping the whole document gives.
+  json whole = {{"id", "r-4"},
+                {"message", "where is A-17"},
+                {"model", "m"},
+                {"metadata",
+                 {{"sql_mode", false},
+                  {"advanced_ai", false},
+                  {"session_context", {{"session_id", 7}}},
+                  {"tool_results",
+                   json::array({{{"tool_call_id", "call_0"},
+                                 {"name", "get_order"},
+                                 {"content", "{}"}}})},
+                  {"tool_choice", "route"},
+                  {"system_prompt", "Route it."},
+                  {"tools", tools}}},
+                {"settings", {{"max_tokens", 4000},
+                              {"temperature", 0.7},
+                              {"stream", false}}}};
+  EXPECT_EQ(text, whole.dump());
+  // No tools, or an empty array: neither tools nor tool_choice.
+  for (const char* none : {"", "[]"}) {
+    req.tools = none;
+    auto doc = parsed(build_request(req));
+    EXPECT_FALSE(doc["metadata"].contains("tools")) << none;
+    EXPECT_FALSE(doc["metadata"].contains("tool_choice")) << none;
+  }
+}
+
 TEST(custom_llm_request, health_check) {
   auto doc = parsed(build_health_request("h-1", "support-7b"));
   EXPECT_EQ(doc["id"], "h-1");
