@@ -218,7 +218,16 @@ void store_reply(self_pointer self, reply_result result) {
     next.intent = result.intent;
     next.pending_slot = result.pending_slot;
     next.low_confidence_streak = result.low_confidence_streak;
-    row.agent_state = state_payload(next);
+    // Stored only when it changes: most answers leave it as it was, and an
+    // event row per answer was a fifth of the database's work. With an
+    // agent's message in flight (which clears it) the order of the two
+    // matters, so it is stored then whatever it is.
+    bool unchanged = next.intent == st.chat.intent
+                     && next.pending_slot == st.chat.pending_slot
+                     && next.low_confidence_streak
+                          == st.chat.low_confidence_streak;
+    if (!unchanged || st.pending_stores > 0)
+      row.agent_state = state_payload(next);
     if (result.session_status == "handoff" && !st.chat.handoff)
       row.session_status = "handoff";
   }
