@@ -100,12 +100,18 @@ void check_breaker(self_pointer self) {
   auto why = "the LLM failed " + std::to_string(st.breaker->consecutive_failures())
              + " requests in a row";
   log()->warn("{}; the fallback takes over", why);
-  for (auto& [id, p] : st.pending)
+  auto hand_over = [&](llm_pending& p) {
     if (p.text.empty() && st.fallback)
       p.promise.delegate(st.fallback, generate_atom_v, std::move(p.request));
     else
       p.promise.deliver(make_error(errc::responder_failed, why));
+  };
+  for (auto& [id, p] : st.pending)
+    hand_over(p);
   st.pending.clear();
+  for (auto& p : st.waiting)
+    hand_over(p);
+  st.waiting.clear();
   self->quit(make_error(errc::responder_failed, why));
 }
 
@@ -114,6 +120,33 @@ void fail_all(self_pointer self, const std::string& why) {
   for (auto& [id, p] : st.pending)
     give_up_on(self, p, why);
   st.pending.clear();
+  for (auto& p : st.waiting)
+    give_up_on(self, p, why);
+  st.waiting.clear();
+}
+
+/// Sends `p` now if fewer than LLM_MAX_IN_FLIGHT requests are on the wire,
+/// else queues it.
+void dispatch(self_pointer self, llm_pending p) {
+  auto& st = self->state;
+  if (st.pending.size() >= st.config.max_in_flight) {
+    st.waiting.push_back(std::move(p));
+    return;
+  }
+  auto id = next_wire_id(self);
+  send_wire(self, id, p.request);
+  st.pending.emplace(id, std::move(p));
+}
+
+/// A request left the wire: the next waiting one takes its place.
+void send_waiting(self_pointer self) {
+  auto& st = self->state;
+  while (!st.waiting.empty()
+         && st.pending.size() < st.config.max_in_flight) {
+    auto p = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    dispatch(self, std::move(p));
+  }
 }
 
 void on_frame(self_pointer self, const std::string& text) {
@@ -149,6 +182,7 @@ void on_frame(self_pointer self, const std::string& text) {
     i->second.promise.deliver(std::move(result));
     st.pending.erase(i);
     st.breaker->record_success(std::chrono::steady_clock::now());
+    send_waiting(self);
   } else if (auto* e = std::get_if<llm::custom::error_reply>(&frame)) {
     st.last_error = e->message;
     log()->warn("the LLM refused request {}: {}", e->id, e->message);
@@ -168,6 +202,7 @@ void on_frame(self_pointer self, const std::string& text) {
     }
     give_up_on(self, p, e->message);
     check_breaker(self);
+    send_waiting(self);
   } else {
     const auto& bad = std::get<llm::malformed>(frame);
     auto why = "unreadable frame from the LLM: " + bad.reason;
@@ -182,6 +217,7 @@ void on_frame(self_pointer self, const std::string& text) {
     st.pending.erase(i);
     give_up_on(self, p, why);
     check_breaker(self);
+    send_waiting(self);
   }
 }
 
@@ -225,15 +261,12 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
   return {
     [self](generate_atom, reply_request& request)
       -> caf::result<reply_result> {
-      auto& st = self->state;
       // Before make_response_promise, which takes the sender out of the
       // current message.
       auto requester = caf::actor_cast<session_actor>(self->current_sender());
       auto promise = self->make_response_promise<reply_result>();
-      auto id = next_wire_id(self);
-      send_wire(self, id, request);
-      st.pending.emplace(id, llm_pending{promise, std::move(requester),
-                                         std::move(request), {}, 1});
+      dispatch(self, llm_pending{promise, std::move(requester),
+                                 std::move(request), {}, 1});
       return promise;
     },
     [self](cancel_atom, std::uint64_t request_id) {
@@ -241,6 +274,13 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       for (auto& [id, p] : st.pending)
         if (p.request.request_id == request_id)
           st.client->send(llm::custom::build_cancel(id));
+      // One still waiting never reaches the LLM.
+      for (auto i = st.waiting.begin(); i != st.waiting.end(); ++i)
+        if (i->request.request_id == request_id) {
+          i->promise.deliver(make_error(errc::responder_failed, "cancelled"));
+          st.waiting.erase(i);
+          break;
+        }
     },
     [self](llm_open_atom) {
       auto& st = self->state;
@@ -270,6 +310,7 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       give_up_on(self, i->second, "the LLM did not answer in time");
       st.pending.erase(i);
       check_breaker(self);
+      send_waiting(self);
     },
     [self](probe_atom) {
       // A health check on the same connection, then again in a while.

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,11 @@ struct llm_ws_state {
   bool open = false;
   std::uint64_t next_id = 0;
   std::unordered_map<std::string, llm_pending> pending; // by wire id
+  /// Requests beyond LLM_MAX_IN_FLIGHT, in arrival order, not sent yet: a
+  /// burst of thousands of messages must not fill the connection's outgoing
+  /// queue (ws_client_options::max_queued_frames), which ends the
+  /// connection as if the LLM had stopped reading.
+  std::deque<llm_pending> waiting;
   std::string health_id;
   std::chrono::steady_clock::time_point health_sent;
   std::int64_t last_latency_ms = -1;

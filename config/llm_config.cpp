@@ -34,6 +34,7 @@ constexpr const char* var_openai_key = "OPENAI_API_KEY";
 constexpr const char* var_openai_model = "OPENAI_MODEL";
 constexpr const char* var_timeout = "LLM_TIMEOUT";
 constexpr const char* var_max_retries = "LLM_MAX_RETRIES";
+constexpr const char* var_max_in_flight = "LLM_MAX_IN_FLIGHT";
 constexpr const char* var_max_tokens = "LLM_MAX_TOKENS";
 constexpr const char* var_temperature = "LLM_TEMPERATURE";
 constexpr const char* var_advanced_ai = "ENABLE_ADVANCED_AI";
@@ -50,6 +51,9 @@ constexpr const char* var_tool_rounds = "LLM_MAX_TOOL_ROUNDS";
 constexpr double max_timeout_seconds = 600;
 constexpr double max_interval_seconds = 3600; // health, backoff, circuit
 constexpr std::uint64_t max_retries_limit = 10;
+// Below the WebSocket client's 1,024 queued frames, with room for cancels
+// and health checks.
+constexpr std::uint64_t max_in_flight_limit = 1000;
 constexpr std::uint64_t max_tokens_limit = 1000000;
 constexpr double max_temperature = 2;
 constexpr std::uint64_t max_backoff_attempts = 1000000;
@@ -305,6 +309,8 @@ std::string llm_config::describe() const {
   result += api_key.empty() ? " api_key=none" : " api_key=set";
   result += " timeout=" + seconds_text(timeout) + "s";
   result += " retries=" + std::to_string(max_retries);
+  if (provider == llm_provider::websocket)
+    result += " max_in_flight=" + std::to_string(max_in_flight);
   result += " max_tokens=" + std::to_string(max_tokens);
   result += " temperature=" + number_text(temperature);
   result += advanced_ai ? " advanced_ai=on" : " advanced_ai=off";
@@ -409,6 +415,9 @@ llm_config load_llm_config(const llm_flags& flags, const env_map& dotenv,
   if (auto v = env(var_max_retries))
     cfg.max_retries = whole_in_range(var_max_retries, *v, 0,
                                      max_retries_limit);
+  if (auto v = env(var_max_in_flight))
+    cfg.max_in_flight = whole_in_range(var_max_in_flight, *v, 1,
+                                       max_in_flight_limit);
   if (auto v = env(var_max_tokens))
     cfg.max_tokens = whole_in_range(var_max_tokens, *v, 1, max_tokens_limit);
   if (auto v = env(var_temperature)) {
@@ -480,6 +489,10 @@ std::string llm_environment_help() {
   help_entry(out, var_max_retries,
              "retries of a failed request, 0..10 (default: "
                + std::to_string(defaults.max_retries) + ")");
+  help_entry(out, var_max_in_flight,
+             "websocket: requests on the LLM connection at once, 1..1000; "
+             "more wait in Parley (default: "
+               + std::to_string(defaults.max_in_flight) + ")");
   help_entry(out, var_max_tokens,
              "most tokens per reply, 1..1000000 (default: "
                + std::to_string(defaults.max_tokens) + ")");

@@ -93,6 +93,8 @@ struct llm_config {
 
   std::chrono::milliseconds timeout{30000}; // LLM_TIMEOUT (s), per request
   std::size_t max_retries = 3;              // LLM_MAX_RETRIES, 0..10
+  /// websocket: requests on the connection at once; more wait in Parley.
+  std::size_t max_in_flight = 256;          // LLM_MAX_IN_FLIGHT, 1..1000
   std::size_t max_tokens = 4000;            // LLM_MAX_TOKENS, 1..1000000
   double temperature = 0.7;                 // LLM_TEMPERATURE, 0..2
   bool advanced_ai = true;                  // ENABLE_ADVANCED_AI

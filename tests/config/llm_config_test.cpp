@@ -202,6 +202,8 @@ TEST(llm_config, limits_are_inclusive) {
   EXPECT_EQ(llm({{"LLM_TIMEOUT", "600"}}).timeout, 600000ms);
   EXPECT_EQ(llm({{"LLM_TIMEOUT", "0.001"}}).timeout, 1ms);
   EXPECT_EQ(llm({{"LLM_MAX_RETRIES", "10"}}).max_retries, 10u);
+  EXPECT_EQ(llm({{"LLM_MAX_IN_FLIGHT", "1"}}).max_in_flight, 1u);
+  EXPECT_EQ(llm({{"LLM_MAX_IN_FLIGHT", "1000"}}).max_in_flight, 1000u);
   EXPECT_EQ(llm({{"LLM_MAX_TOKENS", "1"}}).max_tokens, 1u);
   EXPECT_DOUBLE_EQ(llm({{"LLM_TEMPERATURE", "0"}}).temperature, 0.0);
   EXPECT_DOUBLE_EQ(llm({{"LLM_TEMPERATURE", "2"}}).temperature, 2.0);
@@ -244,6 +246,7 @@ TEST(llm_config, invalid_values_name_the_variable) {
     {"LLM_TIMEOUT", "0.0001"},     {"LLM_TIMEOUT", "."},
     {"LLM_TIMEOUT", "1.2.3"},      {"LLM_MAX_RETRIES", "11"},
     {"LLM_MAX_RETRIES", "-1"},     {"LLM_MAX_RETRIES", "1.5"},
+    {"LLM_MAX_IN_FLIGHT", "0"},    {"LLM_MAX_IN_FLIGHT", "1001"},
     {"LLM_MAX_TOKENS", "0"},       {"LLM_MAX_TOKENS", "1000001"},
     {"LLM_MAX_TOKENS", "many"},    {"LLM_TEMPERATURE", "2.01"},
     {"LLM_TEMPERATURE", "-0.1"},   {"LLM_TEMPERATURE", "warm"},
@@ -743,7 +746,8 @@ TEST(llm_config, describe_redacts_the_key) {
   EXPECT_EQ(text,
             "provider=websocket (auto) url=wss://llm:9443/chat?token=*** "
             "model=custom-model api_key=set timeout=30s retries=3 "
-            "max_tokens=4000 temperature=0.7 advanced_ai=on stream=on "
+            "max_in_flight=256 max_tokens=4000 temperature=0.7 advanced_ai=on "
+            "stream=on "
             "health_interval=15s backoff=0.5s..30s backoff_attempts=unlimited "
             "circuit=5 failures/30s tool_rounds=4");
   auto keyless = llm({{"LLM_PROVIDER", "openai"},

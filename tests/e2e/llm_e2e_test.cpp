@@ -222,6 +222,37 @@ TEST_F(llm_e2e, a_refused_request_is_tried_again) {
   EXPECT_EQ(mock_stats(port)["requests"], 2) << "one refused, one answered";
 }
 
+// A burst of messages larger than LLM_MAX_IN_FLIGHT waits in Parley, not on
+// the connection: the LLM never has more than that many requests at once,
+// the connection stays up, and every message gets the LLM's answer.
+TEST_F(llm_e2e, requests_beyond_max_in_flight_wait_their_turn) {
+  auto port = start_mock({"--latency-ms", "300"});
+  start_server({"--llm-url", "ws://127.0.0.1:" + std::to_string(port) + "/chat"},
+               {{"AGENT_ROUTER", "rules"}, {"LLM_MAX_IN_FLIGHT", "2"}});
+  await_llm();
+  constexpr int sessions = 7;
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (int i = 0; i < sessions; ++i) {
+    clients.push_back(std::make_unique<ws_client>());
+    open_session(*clients.back());
+  }
+  // All at once, then every answer.
+  for (int i = 0; i < sessions; ++i)
+    clients[i]->send_json({{"type", "message"},
+                           {"id", "b" + std::to_string(i)},
+                           {"text", "burst " + std::to_string(i)}});
+  for (int i = 0; i < sessions; ++i) {
+    auto frames = clients[i]->read_until_type("message", 10000ms);
+    const auto& reply = frames.back();
+    EXPECT_EQ(reply["source"], "llm") << dump(frames);
+    EXPECT_EQ(reply["text"], "Echo: burst " + std::to_string(i));
+  }
+  auto stats = mock_stats(port);
+  EXPECT_EQ(stats["requests"], sessions) << stats.dump();
+  EXPECT_EQ(stats["max_in_flight"], 2) << stats.dump();
+  EXPECT_EQ(stats["connections"], 1) << "the connection stayed up";
+}
+
 // An LLM that stays connected but fails request after request is treated as
 // down once LLM_CIRCUIT_FAILURES fail in a row: the fallback takes over and
 // the connection is made anew after backoff.

@@ -66,6 +66,7 @@ std::string mock_state::stats_json() const {
              {"requests", requests_},
              {"health_checks", health_checks_},
              {"cancelled", cancelled_},
+             {"max_in_flight", max_in_flight_},
              {"dropped", dropped_},
              {"tool_calls_emitted", tool_calls_emitted_},
              {"route_calls", route_calls_},

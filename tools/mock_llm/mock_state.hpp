@@ -54,6 +54,13 @@ public:
     ++cancelled_;
   }
 
+  /// A connection has `n` chat requests in flight (websocket): the most
+  /// ever is in the stats, for tests of a client's concurrency limit.
+  void in_flight(std::size_t n) noexcept {
+    if (n > max_in_flight_)
+      max_in_flight_ = n;
+  }
+
   void dropped() noexcept {
     ++dropped_;
   }
@@ -86,6 +93,7 @@ private:
   std::uint64_t requests_ = 0;
   std::uint64_t health_checks_ = 0;
   std::uint64_t cancelled_ = 0;
+  std::size_t max_in_flight_ = 0;
   std::uint64_t dropped_ = 0;
   std::uint64_t tool_calls_emitted_ = 0;
   std::uint64_t route_calls_ = 0;

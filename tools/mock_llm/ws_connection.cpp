@@ -189,6 +189,7 @@ private:
                + dump(r.id));
     auto key = next_key_++;
     in_flight_.emplace(key, std::move(r));
+    state_.in_flight(in_flight_.size());
     schedule(key, opts.latency_ms);
   }
 
