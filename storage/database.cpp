@@ -109,9 +109,6 @@ void configure_sqlite(soci::session& sql) {
   // SQLite's 1,000) copies each of them once where it copied them ten
   // times: a third of the cost of a stored message.
   sql << "PRAGMA wal_autocheckpoint=10000";
-  // 32 MB of page cache (the default is 2 MB): the index pages of
-  // thousands of live sessions stay in memory.
-  sql << "PRAGMA cache_size=-32768";
   // Off by default in SQLite; our cascades and SET NULL depend on it.
   sql << "PRAGMA foreign_keys=ON";
   int timeout = 0;
