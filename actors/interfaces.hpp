@@ -36,7 +36,10 @@ using session_actor = caf::typed_actor<
   // ("active", "inactive"). A handoff ends with it: answers with the notice
   // stored for the customer, or a record with id 0 when there was none.
   caf::replies_to<status_atom, std::int64_t, std::string>::with<
-    storage::message_record>>;
+    storage::message_record>,
+  // Another gateway stored something for this session (false), or its
+  // client resumed there (true): catch up from the database.
+  caf::reacts_to<refresh_atom, bool>>;
 
 /// Owns the database; answers each request after its transaction commits.
 using persistence_actor = caf::typed_actor<
@@ -147,7 +150,16 @@ using session_registry_actor = caf::typed_actor<
   caf::replies_to<release_atom, std::int64_t>::with<storage::message_record>,
   caf::replies_to<status_atom, std::int64_t, std::string>::with<
     storage::message_record>,
-  caf::reacts_to<remove_atom, std::int64_t>>;
+  caf::reacts_to<remove_atom, std::int64_t>,
+  // From a session actor: tell the other gateways (a resume here).
+  caf::reacts_to<publish_atom, session_news>,
+  // From the gateway's worker pool: a session changed on another gateway.
+  caf::reacts_to<news_atom, session_news>>;
+
+/// Who hears of sessions changing on other gateways: a gateway's worker
+/// pool, subscribed at each worker it connects to.
+using news_listener_actor
+  = caf::typed_actor<caf::reacts_to<news_atom, session_news>>;
 
 /// A worker node's door, published on its node port: what gateways may ask
 /// of the worker's agent, knowledge base and health. With a node secret, a
@@ -158,12 +170,19 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<cancel_atom, std::uint64_t>,
   caf::replies_to<health_atom>::with<health_report>,
   caf::replies_to<search_atom, std::string, std::int32_t>::with<std::string>,
-  caf::replies_to<reload_atom>::with<std::string>>;
+  caf::replies_to<reload_atom>::with<std::string>,
+  // Gateways meet through the workers: each subscribes (the sender is the
+  // news_listener_actor), and news from one goes to every other.
+  caf::reacts_to<subscribe_atom>,
+  caf::reacts_to<news_atom, session_news>>;
 
 /// A gateway's workers behind one handle: the agent and the knowledge base
 /// its sessions and REST calls use, spread over the worker nodes.
-using worker_pool_actor = agent_actor::extend_with<knowledge_actor>::extend<
+using worker_pool_actor = agent_actor::extend_with<knowledge_actor>::extend_with<
+  news_listener_actor>::extend<
   caf::replies_to<cluster_atom>::with<std::vector<node_status>>,
+  // From this gateway's registry: tell the other gateways.
+  caf::reacts_to<publish_atom, session_news>,
   // Timers: reconnect worker N, probe every worker's health.
   caf::reacts_to<restart_atom, std::uint64_t>,
   caf::reacts_to<probe_atom>>;

@@ -128,6 +128,16 @@ struct agent_message {
   std::string agent_name;
 };
 
+/// Word between gateways, relayed by the workers, that a session changed
+/// on another gateway: `changed` (a support agent's message, a release, a
+/// new status, a REST message were stored there), `claimed` (its client
+/// resumed there) or `removed` (it was deleted). A gateway with a live actor
+/// of the session passes it on, so that its client hears at once.
+struct session_news {
+  std::int64_t session_id = 0;
+  std::string kind;
+};
+
 /// A chat message that arrived over REST (POST /api/chat/send): answered
 /// with the stored question and answer once both are committed. The session
 /// checks `resume_token` against its stored hash first: only the holder of
@@ -259,6 +269,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tool_outcome& x) {
   return f(caf::meta::type_name("tool_outcome"), x.name, x.ok, x.content,
            x.duration_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_news& x) {
+  return f(caf::meta::type_name("session_news"), x.session_id, x.kind);
 }
 
 template <class Inspector>
@@ -487,6 +502,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(parley, (parley::llm_status))
   CAF_ADD_TYPE_ID(parley, (parley::health_report))
   CAF_ADD_TYPE_ID(parley, (parley::node_status))
+  CAF_ADD_TYPE_ID(parley, (parley::session_news))
   CAF_ADD_TYPE_ID(parley, (parley::storage::session_record))
   CAF_ADD_TYPE_ID(parley, (parley::storage::message_record))
   CAF_ADD_TYPE_ID(parley, (parley::storage::new_session))
@@ -561,5 +577,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_ATOM(parley, parley, tick_atom, "tick")
   CAF_ADD_ATOM(parley, parley, login_atom, "login")
   CAF_ADD_ATOM(parley, parley, cluster_atom, "cluster")
+  CAF_ADD_ATOM(parley, parley, news_atom, "news")
+  CAF_ADD_ATOM(parley, parley, publish_atom, "publish")
+  CAF_ADD_ATOM(parley, parley, subscribe_atom, "subscribe")
+  CAF_ADD_ATOM(parley, parley, refresh_atom, "refresh")
 
 CAF_END_TYPE_ID_BLOCK(parley)

@@ -18,6 +18,9 @@ struct services {
   agent_actor agent;
   tool_actor tools;
   knowledge_actor knowledge;
+  /// A gateway's worker pool (otherwise null): it also carries session news
+  /// to the other gateways.
+  worker_pool_actor workers;
   /// True while `responder` is the LLM.
   bool llm_active = false;
 };

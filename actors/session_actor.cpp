@@ -129,6 +129,12 @@ void check_idle(self_pointer self) {
     self->quit();
     return;
   }
+  if (st.claimed_elsewhere) {
+    st.log->info("session={} resumed on another gateway; this actor ends",
+                 st.chat.session_id);
+    self->quit();
+    return;
+  }
   auto generation = ++st.linger_generation;
   self->delayed_send(self, st.settings.linger, linger_atom_v, generation);
 }
@@ -138,6 +144,7 @@ void bind(self_pointer self, connection_ptr conn) {
   if (st.conn && st.conn != conn)
     st.conn->close(close_codes::replaced, "session resumed on another socket");
   st.conn = std::move(conn);
+  st.claimed_elsewhere = false;
   ++st.linger_generation; // cancels a pending linger timeout
   st.conn->bind(handle_of(self));
 }
@@ -753,6 +760,79 @@ void catch_up(self_pointer self, storage::session_snapshot& snap) {
   }
 }
 
+/// Another gateway stored something for this session (a support agent's
+/// message, a release, a REST message): its rows go to this actor's client
+/// in seq order, as a resume would replay them, and the actor takes up the
+/// session's state. `claimed`: the client resumed on another gateway; the
+/// actor ends as soon as it is idle with no socket, instead of lingering,
+/// and leaves the session to that gateway's actor (one still answering
+/// finishes first: the database keeps one answer per message, whichever
+/// actor stores it first).
+void refresh(self_pointer self, bool claimed) {
+  auto& st = self->state;
+  if (claimed) {
+    // Ends once idle with no socket: now, or when its socket closes (the
+    // client may have left it half-open) or its last answer is stored.
+    st.claimed_elsewhere = true;
+    if (!st.conn) {
+      check_idle(self);
+      return;
+    }
+  }
+  if (!st.loaded || st.attaching)
+    return; // a load under way reads the latest anyway
+  auto svc = st.directory->get();
+  self
+    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
+              st.chat.session_id, st.outbox.next_seq() - 1,
+              static_cast<std::uint32_t>(st.settings.history_limit))
+    .then(
+      [self](storage::session_snapshot& snap) {
+        auto& st = self->state;
+        if (snap.max_seq < st.outbox.next_seq())
+          return; // nothing new, or this actor's own rows
+        auto handoff = snap.session.status == "handoff";
+        std::optional<bool> hands_off;
+        if (handoff != st.chat.handoff)
+          hands_off = handoff;
+        for (const auto& row : snap.replay) {
+          // Lower seqs were this actor's own (or sent already).
+          if (row.seq < st.outbox.next_seq())
+            continue;
+          st.outbox.advance_to(row.seq);
+          st.outbox.emit([&](std::int64_t seq) {
+            return row.is_user
+                     ? protocol::ack_frame(seq, row.client_id, row.id,
+                                           row.content, row.created_at)
+                     : protocol::reply_frame(seq, row,
+                                             row.seq == snap.max_seq
+                                               ? hands_off
+                                               : std::nullopt);
+          });
+        }
+        if (st.generating)
+          st.outbox.advance_to(snap.max_seq + 1);
+        else
+          catch_up(self, snap);
+        flush_frames(self);
+        pump(self);
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        st.log->warn("session={} cannot catch up with another gateway: {}",
+                     st.chat.session_id, describe(err));
+      });
+}
+
+/// The REST calls waiting for a load that failed fail with it.
+void fail_waiting_ops(self_pointer self, const caf::error& err) {
+  auto& st = self->state;
+  auto ops = std::move(st.waiting_ops);
+  st.waiting_ops.clear();
+  for (auto& op : ops)
+    op.fail(err);
+}
+
 /// Loads the session for REST messages, with no socket involved.
 void load_headless(self_pointer self) {
   auto& st = self->state;
@@ -771,11 +851,7 @@ void load_headless(self_pointer self) {
         finish_attach(self);
       },
       [self](caf::error& err) {
-        auto& st = self->state;
-        auto ops = std::move(st.waiting_ops);
-        st.waiting_ops.clear();
-        for (auto& op : ops)
-          op.fail(err);
+        fail_waiting_ops(self, err);
         finish_attach(self);
       });
 }
@@ -814,6 +890,10 @@ void resume_session(self_pointer self, connection_ptr conn,
           for (auto& message : given_up)
             enqueue_reply(self, std::move(message));
         }
+        // An actor of the session lingering on another gateway steps
+        // aside (on a gateway; one process alone has nobody to tell).
+        self->send(st.registry, publish_atom_v,
+                   session_news{st.chat.session_id, "claimed"});
         st.log->info("session={} conn={} resumed after seq {} ({} to replay, "
                      "{} waiting for an answer)",
                      st.chat.session_id, conn->id(), request.last_seq,
@@ -876,19 +956,50 @@ void resume_session(self_pointer self, connection_ptr conn,
       });
 }
 
-/// Runs `run` now if the session is loaded, else once it is (REST calls
-/// reach sessions that have no live actor yet).
+/// On a gateway, an actor without a socket may be behind the database: its
+/// client chatted through another gateway meanwhile. It catches up before
+/// a REST call acts on it, or what it stores would take seqs already used.
+void sync_headless(self_pointer self) {
+  auto& st = self->state;
+  st.attaching = true;
+  auto svc = st.directory->get();
+  self
+    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
+              st.chat.session_id, st.outbox.next_seq() - 1,
+              static_cast<std::uint32_t>(st.settings.history_limit))
+    .then(
+      [self](storage::session_snapshot& snap) {
+        auto& st = self->state;
+        if (snap.max_seq >= st.outbox.next_seq() && !st.generating)
+          catch_up(self, snap);
+        pump(self);
+        finish_attach(self);
+      },
+      [self](caf::error& err) {
+        fail_waiting_ops(self, err);
+        finish_attach(self);
+      });
+}
+
+/// Runs `run` now if the session is loaded (and, on a gateway without a
+/// socket, up to date), else once it is (REST calls reach sessions that
+/// have no live actor yet).
 void when_loaded(self_pointer self, std::int64_t session_id,
                  std::function<void()> run,
                  std::function<void(const caf::error&)> fail) {
   auto& st = self->state;
-  if (st.loaded && !st.attaching) {
+  bool current = st.conn || !st.directory->get()->workers;
+  if (st.loaded && !st.attaching && current) {
     run();
     return;
   }
   st.waiting_ops.push_back(
     waiting_op{session_id, std::move(run), std::move(fail)});
-  if (!st.attaching)
+  if (st.attaching)
+    return;
+  if (st.loaded)
+    sync_headless(self);
+  else
     load_headless(self);
 }
 
@@ -1066,6 +1177,7 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
         self->quit();
       }
     },
+    [self](refresh_atom, bool claimed) { refresh(self, claimed); },
   };
 }
 

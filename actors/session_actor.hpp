@@ -78,6 +78,8 @@ struct session_state {
   bool loaded = false;        // the session row is known
   connection_ptr conn;        // the socket frames go to, if any
   bool attaching = false;     // an attach is waiting for the database
+  /// The client resumed on another gateway: end when idle, not linger.
+  bool claimed_elsewhere = false;
   std::deque<std::pair<connection_ptr, attach_request>> waiting_attaches;
   /// REST calls that arrived before the session was loaded.
   std::deque<waiting_op> waiting_ops;

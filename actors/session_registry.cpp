@@ -41,6 +41,32 @@ session_actor session_for(self_pointer self, std::int64_t session_id) {
   return session;
 }
 
+/// On a gateway, tells the other gateways about `session_id` (through the
+/// workers); a single process has nobody to tell.
+void publish(self_pointer self, std::int64_t session_id, std::string kind) {
+  if (auto workers = self->state.directory->get()->workers)
+    self->send(workers, publish_atom_v,
+               session_news{session_id, std::move(kind)});
+}
+
+/// Passes an admin action to the session's actor here and, once it is
+/// stored, tells the other gateways: one of them may hold the customer's
+/// socket.
+template <class... Ts>
+caf::result<storage::message_record>
+act_and_publish(self_pointer self, std::int64_t session_id, Ts&&... xs) {
+  auto promise = self->make_response_promise<storage::message_record>();
+  self->request(session_for(self, session_id), caf::infinite,
+                std::forward<Ts>(xs)...)
+    .then(
+      [self, promise, session_id](storage::message_record& stored) mutable {
+        publish(self, session_id, "changed");
+        promise.deliver(std::move(stored));
+      },
+      [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
 caf::error draining_error() {
   return make_error(errc::shutting_down,
                     "the server is restarting; try again shortly");
@@ -113,35 +139,65 @@ session_registry_fun(self_pointer self,
     [self](chat_atom, chat_request& request) -> caf::result<chat_exchange> {
       if (self->state.draining)
         return draining_error();
-      return self->delegate(session_for(self, request.session_id), chat_atom_v,
-                            std::move(request));
+      auto session_id = request.session_id;
+      if (!self->state.directory->get()->workers)
+        return self->delegate(session_for(self, session_id), chat_atom_v,
+                              std::move(request));
+      auto promise = self->make_response_promise<chat_exchange>();
+      self->request(session_for(self, session_id), caf::infinite,
+                    chat_atom_v, std::move(request))
+        .then(
+          [self, promise, session_id](chat_exchange& done) mutable {
+            publish(self, session_id, "changed");
+            promise.deliver(std::move(done));
+          },
+          [promise](caf::error& err) mutable {
+            promise.deliver(std::move(err));
+          });
+      return promise;
     },
     [self](agent_msg_atom,
            agent_message& msg) -> caf::result<storage::message_record> {
       if (self->state.draining)
         return draining_error();
-      return self->delegate(session_for(self, msg.session_id),
-                            agent_msg_atom_v, std::move(msg));
+      auto session_id = msg.session_id;
+      return act_and_publish(self, session_id, agent_msg_atom_v,
+                             std::move(msg));
     },
     [self](release_atom,
            std::int64_t session_id) -> caf::result<storage::message_record> {
       if (self->state.draining)
         return draining_error();
-      return self->delegate(session_for(self, session_id), release_atom_v,
-                            session_id);
+      return act_and_publish(self, session_id, release_atom_v, session_id);
     },
     [self](status_atom, std::int64_t session_id,
            std::string& status) -> caf::result<storage::message_record> {
       if (self->state.draining)
         return draining_error();
-      return self->delegate(session_for(self, session_id), status_atom_v,
-                            session_id, std::move(status));
+      return act_and_publish(self, session_id, status_atom_v, session_id,
+                             std::move(status));
     },
     [self](remove_atom, std::int64_t session_id) {
-      // The session was deleted: its actor (and socket) must not go on.
+      // The session was deleted: its actor (and socket) must not go on,
+      // here or on another gateway.
       auto& st = self->state;
       if (auto i = st.by_id.find(session_id); i != st.by_id.end())
         self->send_exit(i->second, caf::exit_reason::user_shutdown);
+      publish(self, session_id, "removed");
+    },
+    [self](publish_atom, session_news& news) {
+      // From a session actor: a client resumed here (its token checked).
+      publish(self, news.session_id, std::move(news.kind));
+    },
+    [self](news_atom, session_news& news) {
+      auto& st = self->state;
+      auto i = st.by_id.find(news.session_id);
+      if (i == st.by_id.end())
+        return;
+      if (news.kind == "removed")
+        self->send_exit(i->second, caf::exit_reason::user_shutdown);
+      else
+        self->send(i->second, refresh_atom_v, news.kind == "claimed");
     },
     [self](count_atom) -> std::uint64_t { return self->state.live.size(); },
     [self](drain_atom) -> caf::result<std::uint64_t> {

@@ -117,6 +117,7 @@ void start_child(self_pointer self, const std::string& name) {
     addr = hdl.address();
     st.current.agent = hdl;
     st.current.knowledge = hdl;
+    st.current.workers = hdl;
     st.pool = std::move(hdl);
   } else {
     std::shared_ptr<const service_directory> dir = st.directory;

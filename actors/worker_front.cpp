@@ -50,6 +50,15 @@ worker_front_fun(self_pointer self,
   st.supervisor = std::move(supervisor);
   st.secret = std::move(secret);
   st.log = logger("cluster");
+  // A gateway that goes away stops listening.
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& listeners = self->state.listeners;
+    listeners.erase(std::remove_if(listeners.begin(), listeners.end(),
+                                   [&](const news_listener_actor& l) {
+                                     return l.address() == msg.source;
+                                   }),
+                    listeners.end());
+  });
   return {
     [self](login_atom, const std::string& given) -> caf::result<bool> {
       auto& st = self->state;
@@ -110,6 +119,27 @@ worker_front_fun(self_pointer self,
       if (!knowledge)
         return make_error(errc::not_found, "the worker has no knowledge base");
       return self->delegate(knowledge, reload_atom_v);
+    },
+    [self](subscribe_atom) {
+      auto& st = self->state;
+      auto listener
+        = caf::actor_cast<news_listener_actor>(self->current_sender());
+      if (!allowed(self) || !listener)
+        return;
+      for (const auto& known : st.listeners)
+        if (known == listener)
+          return;
+      self->monitor(listener);
+      st.listeners.push_back(std::move(listener));
+    },
+    [self](news_atom, session_news& news) {
+      if (!allowed(self))
+        return;
+      // To every gateway but the one it came from.
+      auto from = sender_node(self);
+      for (const auto& listener : self->state.listeners)
+        if (listener.node() != from)
+          self->send(listener, news_atom_v, news);
     },
   };
 }

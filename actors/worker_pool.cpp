@@ -87,6 +87,9 @@ void attach(self_pointer self, std::size_t index, worker_actor handle) {
   link.addr = link.handle.address();
   self->monitor(link.handle);
   link.backoff->reset();
+  // News of sessions changing on other gateways reaches this one through
+  // its workers.
+  self->send(link.handle, subscribe_atom_v);
   st.table->up(index);
   st.log->info("worker {} {} up ({} of {} workers up)", name_of(index),
                link.address.text(), st.table->up_count(), st.links.size());
@@ -427,6 +430,20 @@ worker_pool_fun(self_pointer self,
     },
     [](tick_atom) {
       // The knowledge actors on the workers watch their own folders.
+    },
+    [self](publish_atom, session_news& news) {
+      // Every worker up passes it to the gateways it knows; a gateway may
+      // hear it more than once, which costs it one more look at the
+      // database.
+      auto& st = self->state;
+      for (std::size_t i = 0; i < st.links.size(); ++i)
+        if (st.links[i].handle
+            && st.table->at(i).state == cluster::worker_state::up)
+          self->send(st.links[i].handle, news_atom_v, news);
+    },
+    [self](news_atom, session_news& news) {
+      if (auto registry = self->state.directory->get()->registry)
+        self->send(registry, news_atom_v, std::move(news));
     },
     [self](cluster_atom) -> std::vector<node_status> {
       auto& st = self->state;
