@@ -760,6 +760,16 @@ void catch_up(self_pointer self, storage::session_snapshot& snap) {
   }
 }
 
+/// Asks the database for the session as it is, with the rows after this
+/// actor's last seq.
+auto load_newer(self_pointer self) {
+  auto& st = self->state;
+  return self->request(st.directory->get()->persistence,
+                       st.settings.store_timeout, load_atom_v,
+                       st.chat.session_id, st.outbox.next_seq() - 1,
+                       static_cast<std::uint32_t>(st.settings.history_limit));
+}
+
 /// Another gateway stored something for this session (a support agent's
 /// message, a release, a REST message): its rows go to this actor's client
 /// in seq order, as a resume would replay them, and the actor takes up the
@@ -781,12 +791,7 @@ void refresh(self_pointer self, bool claimed) {
   }
   if (!st.loaded || st.attaching)
     return; // a load under way reads the latest anyway
-  auto svc = st.directory->get();
-  self
-    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
-              st.chat.session_id, st.outbox.next_seq() - 1,
-              static_cast<std::uint32_t>(st.settings.history_limit))
-    .then(
+  load_newer(self).then(
       [self](storage::session_snapshot& snap) {
         auto& st = self->state;
         if (snap.max_seq < st.outbox.next_seq())
@@ -962,12 +967,7 @@ void resume_session(self_pointer self, connection_ptr conn,
 void sync_headless(self_pointer self) {
   auto& st = self->state;
   st.attaching = true;
-  auto svc = st.directory->get();
-  self
-    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
-              st.chat.session_id, st.outbox.next_seq() - 1,
-              static_cast<std::uint32_t>(st.settings.history_limit))
-    .then(
+  load_newer(self).then(
       [self](storage::session_snapshot& snap) {
         auto& st = self->state;
         if (snap.max_seq >= st.outbox.next_seq() && !st.generating)
