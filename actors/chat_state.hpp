@@ -2,9 +2,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
+
+#include <boost/container/deque.hpp>
 
 namespace parley {
 
@@ -23,7 +24,9 @@ struct chat_state {
   std::string pending_slot;  // slot the agent asked for, e.g. "order_id"
   std::int32_t low_confidence_streak = 0; // routes in a row the agent doubted
   bool handoff = false;      // a human agent has the conversation
-  std::deque<chat_turn> history;
+  // Boost's deque allocates nothing until used, the standard one 512 bytes
+  // at once: thousands of idle sessions hold several (docs/performance.md).
+  boost::container::deque<chat_turn> history;
   std::size_t history_limit = 20;
 
   /// Appends a turn and forgets the oldest beyond history_limit.

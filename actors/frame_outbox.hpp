@@ -1,9 +1,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
+
+#include <boost/container/deque.hpp>
 
 namespace parley {
 
@@ -61,7 +62,9 @@ private:
 
   slot* find(std::int64_t seq);
 
-  std::deque<slot> slots_;
+  // Nothing allocated while empty, unlike std::deque (an idle session
+  // holds one).
+  boost::container::deque<slot> slots_;
   std::int64_t next_;
 };
 

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/deque.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chat_state.hpp"
@@ -80,12 +80,14 @@ struct session_state {
   bool attaching = false;     // an attach is waiting for the database
   /// The client resumed on another gateway: end when idle, not linger.
   bool claimed_elsewhere = false;
-  std::deque<std::pair<connection_ptr, attach_request>> waiting_attaches;
+  // Boost's deques: nothing allocated while empty (see chat_state.hpp).
+  boost::container::deque<std::pair<connection_ptr, attach_request>>
+    waiting_attaches;
   /// REST calls that arrived before the session was loaded.
-  std::deque<waiting_op> waiting_ops;
+  boost::container::deque<waiting_op> waiting_ops;
 
   frame_outbox outbox;
-  std::deque<queued_reply> replies; // FIFO: one answer at a time
+  boost::container::deque<queued_reply> replies; // FIFO: one at a time
   /// Stored messages this actor gave up answering (the responder failed
   /// every attempt): answered on the next resume, or when sent again.
   std::vector<storage::message_record> given_up;

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +13,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/container/deque.hpp>
 
 #include "actors/client_connection.hpp"
 #include "transport/server_context.hpp"
@@ -90,7 +90,9 @@ private:
   bool finished_ = false;
   std::uint16_t close_code_ = 1000;
   std::string close_reason_;
-  std::deque<std::string> queue_;
+  // Nothing allocated while empty, unlike std::deque: an idle connection
+  // costs 512 bytes less.
+  boost::container::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   /// When a write last finished (or started on an idle socket): a queue
   /// over its limits is forgiven while the client keeps reading.
