@@ -49,17 +49,17 @@ void publish(self_pointer self, std::int64_t session_id, std::string kind) {
                session_news{session_id, std::move(kind)});
 }
 
-/// Passes an admin action to the session's actor here and, once it is
-/// stored, tells the other gateways: one of them may hold the customer's
-/// socket.
-template <class... Ts>
-caf::result<storage::message_record>
-act_and_publish(self_pointer self, std::int64_t session_id, Ts&&... xs) {
-  auto promise = self->make_response_promise<storage::message_record>();
+/// Passes an admin action or a REST message to the session's actor here
+/// and, once it is stored, tells the other gateways: one of them may hold
+/// the customer's socket.
+template <class Result, class... Ts>
+caf::result<Result> act_and_publish(self_pointer self, std::int64_t session_id,
+                                    Ts&&... xs) {
+  auto promise = self->make_response_promise<Result>();
   self->request(session_for(self, session_id), caf::infinite,
                 std::forward<Ts>(xs)...)
     .then(
-      [self, promise, session_id](storage::message_record& stored) mutable {
+      [self, promise, session_id](Result& stored) mutable {
         publish(self, session_id, "changed");
         promise.deliver(std::move(stored));
       },
@@ -140,42 +140,34 @@ session_registry_fun(self_pointer self,
       if (self->state.draining)
         return draining_error();
       auto session_id = request.session_id;
+      // One process alone has nobody to tell: no detour on its hot path.
       if (!self->state.directory->get()->workers)
         return self->delegate(session_for(self, session_id), chat_atom_v,
                               std::move(request));
-      auto promise = self->make_response_promise<chat_exchange>();
-      self->request(session_for(self, session_id), caf::infinite,
-                    chat_atom_v, std::move(request))
-        .then(
-          [self, promise, session_id](chat_exchange& done) mutable {
-            publish(self, session_id, "changed");
-            promise.deliver(std::move(done));
-          },
-          [promise](caf::error& err) mutable {
-            promise.deliver(std::move(err));
-          });
-      return promise;
+      return act_and_publish<chat_exchange>(self, session_id, chat_atom_v,
+                                            std::move(request));
     },
     [self](agent_msg_atom,
            agent_message& msg) -> caf::result<storage::message_record> {
       if (self->state.draining)
         return draining_error();
       auto session_id = msg.session_id;
-      return act_and_publish(self, session_id, agent_msg_atom_v,
-                             std::move(msg));
+      return act_and_publish<storage::message_record>(
+        self, session_id, agent_msg_atom_v, std::move(msg));
     },
     [self](release_atom,
            std::int64_t session_id) -> caf::result<storage::message_record> {
       if (self->state.draining)
         return draining_error();
-      return act_and_publish(self, session_id, release_atom_v, session_id);
+      return act_and_publish<storage::message_record>(
+        self, session_id, release_atom_v, session_id);
     },
     [self](status_atom, std::int64_t session_id,
            std::string& status) -> caf::result<storage::message_record> {
       if (self->state.draining)
         return draining_error();
-      return act_and_publish(self, session_id, status_atom_v, session_id,
-                             std::move(status));
+      return act_and_publish<storage::message_record>(
+        self, session_id, status_atom_v, session_id, std::move(status));
     },
     [self](remove_atom, std::int64_t session_id) {
       // The session was deleted: its actor (and socket) must not go on,
