@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <iostream>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -45,24 +46,17 @@ constexpr std::string_view usage_text =
 
 constexpr std::size_t sections_per_file = 50;
 
-/// splitmix64: small, fast, and the same on every platform (the standard
-/// library's distributions are not).
+/// Draws from std::mt19937_64, whose output the standard fixes (its
+/// distributions it does not), so a seed gives the same corpus everywhere.
 class prng {
 public:
-  explicit prng(std::uint64_t seed) : state_(seed) {
+  explicit prng(std::uint64_t seed) : engine_(seed) {
     // nop
-  }
-
-  std::uint64_t next() noexcept {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
   }
 
   /// In [lo, hi].
   std::size_t between(std::size_t lo, std::size_t hi) noexcept {
-    return lo + static_cast<std::size_t>(next() % (hi - lo + 1));
+    return lo + static_cast<std::size_t>(engine_() % (hi - lo + 1));
   }
 
   /// In [0, n), skewed towards small indexes (the minimum of two uniform
@@ -72,7 +66,7 @@ public:
   }
 
 private:
-  std::uint64_t state_;
+  std::mt19937_64 engine_;
 };
 
 // A support site's vocabulary; stop words ("the", "your", ...) are mixed in
