@@ -343,6 +343,8 @@ int run_server(const server_config& config) {
   const auto& cluster = config.cluster;
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", config.worker_threads);
+  log()->info("threads: {} for actors, {} for sockets", config.worker_threads,
+              config.io_threads);
   // Nodes talk through CAF's middleman (BASP over TCP); one process alone
   // does without it.
   if (cluster.role != node_role::all)

@@ -14,6 +14,7 @@
 
 #include "config/config_error.hpp"
 #include "config/option_values.hpp"
+#include "config/usable_cpus.hpp"
 #include "config/web_origin.hpp"
 
 namespace po = boost::program_options;
@@ -351,7 +352,9 @@ po::options_description make_options(const server_config& defaults) {
                        .c_str());
   desc.add_options()(opt_worker_threads.flag, str("N"),
                      text("threads running actors, 1..64",
-                          std::to_string(defaults.worker_threads),
+                          defaults.worker_threads == 0
+                            ? "one per CPU this process may run on"
+                            : std::to_string(defaults.worker_threads),
                           opt_worker_threads)
                        .c_str());
   desc.add_options()(opt_shutdown_timeout.flag, str("SECONDS"),
@@ -569,7 +572,8 @@ void read_cluster(const setting_lookup& lookup, server_config& cfg) {
     for (int i = 0; i < 3; ++i)
       if (tls[i] && lookup.from_flag(*tls_opts[i]))
         fail(*tls_opts[i], "is only for --role gateway or worker");
-    tls[0] = tls[1] = tls[2] = std::nullopt;
+    for (auto& path : tls)
+      path.reset();
   }
   if (tls[0] || tls[1] || tls[2]) {
     for (int i = 0; i < 3; ++i)
@@ -701,6 +705,8 @@ config_load_result load_server_config(int argc, const char* const* argv,
   if (auto v = lookup(opt_worker_threads))
     cfg.worker_threads = whole_in_range(opt_worker_threads, *v, 1,
                                         max_threads);
+  else if (cfg.worker_threads == 0)
+    cfg.worker_threads = std::min<std::size_t>(usable_cpus(), max_threads);
   if (auto v = lookup(opt_shutdown_timeout))
     cfg.shutdown_timeout = seconds_in_range(opt_shutdown_timeout, *v);
   if (auto v = lookup(opt_session_linger))

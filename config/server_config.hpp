@@ -77,7 +77,9 @@ struct server_config {
   log_format log_fmt = log_format::text;          // LOG_FORMAT, --log-format
   std::size_t max_message_bytes = 16 * 1024;     // PARLEY_MAX_MESSAGE_BYTES
   std::size_t io_threads = 1;                     // PARLEY_IO_THREADS
-  std::size_t worker_threads = 2;                 // PARLEY_WORKER_THREADS
+  /// Actor threads; the default is one per CPU this process may run on
+  /// (usable_cpus(), at most 64).
+  std::size_t worker_threads = 0;                 // PARLEY_WORKER_THREADS
   std::chrono::milliseconds shutdown_timeout{5000}; // PARLEY_SHUTDOWN_TIMEOUT (s)
   std::chrono::milliseconds session_linger{30000};  // PARLEY_SESSION_LINGER (s)
   std::size_t history_limit = 20;                 // PARLEY_HISTORY_LIMIT

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config/config_error.hpp"
+#include "config/usable_cpus.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace parley;
@@ -71,7 +72,7 @@ TEST(server_config, defaults) {
   EXPECT_EQ(cfg.log_fmt, log_format::text);
   EXPECT_EQ(cfg.max_message_bytes, 16u * 1024);
   EXPECT_EQ(cfg.io_threads, 1u);
-  EXPECT_EQ(cfg.worker_threads, 2u);
+  EXPECT_EQ(cfg.worker_threads, usable_cpus());
   EXPECT_EQ(cfg.shutdown_timeout, 5000ms);
   EXPECT_EQ(cfg.session_linger, 30000ms);
   EXPECT_EQ(cfg.history_limit, 20u);
@@ -191,7 +192,7 @@ TEST(server_config, help_lists_every_option_default_and_variable) {
         "default: 127.0.0.1", "default: 3001",
         "default: sqlite:///./data/parley.db", "default: ./knowledge",
         "default: info", "default: text", "default: 16384", "default: 1;",
-        "default: 2;", "default: 5;", "default: 30;", "default: 20;"})
+        "default: one per CPU this process may run on;", "default: 5;", "default: 30;", "default: 20;"})
     EXPECT_TRUE(contains(text, part)) << "missing '" << part << "' in\n"
                                       << text;
   EXPECT_TRUE(load({"-h"}).help);
