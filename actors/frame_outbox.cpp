@@ -41,6 +41,8 @@ std::vector<std::string> frame_outbox::take_ready() {
       result.push_back(std::move(slots_.front().frame));
     slots_.pop_front();
   }
+  if (slots_.empty())
+    slots_.shrink_to_fit(); // an idle session keeps no 512-byte block
   return result;
 }
 

@@ -34,6 +34,12 @@ constexpr std::size_t max_unhandled = 32;
 constexpr std::size_t hard_queue_factor = 4;
 constexpr auto stall_grace = std::chrono::seconds{1};
 
+/// Bytes made ready for a message's first read. A read waits with its
+/// buffer prepared, and Beast's own choice (1,536 bytes) is most of an idle
+/// connection's memory; a chat frame fits in this, and a longer one comes
+/// in further reads.
+constexpr std::size_t first_read_bytes = 256;
+
 } // namespace
 
 template <class NextLayer>
@@ -196,8 +202,19 @@ void basic_websocket_session<NextLayer>::forwarded() {
 template <class NextLayer>
 void basic_websocket_session<NextLayer>::do_read() {
   reading_ = true;
-  ws_.async_read(buffer_, beast::bind_front_handler(&basic_websocket_session::on_read,
-                                                    this->shared_from_this()));
+  // 0: past the first read, Beast sizes each read to the frame.
+  auto limit = buffer_.size() == 0 ? first_read_bytes : 0;
+  ws_.async_read_some(buffer_, limit,
+                      beast::bind_front_handler(&basic_websocket_session::on_read,
+                                                this->shared_from_this()));
+}
+
+template <class NextLayer>
+void basic_websocket_session<NextLayer>::clear_buffer() {
+  buffer_.consume(buffer_.size());
+  // After a long message, back to first_read_bytes while idle.
+  if (buffer_.capacity() > first_read_bytes)
+    buffer_.shrink_to_fit();
 }
 
 template <class NextLayer>
@@ -211,14 +228,16 @@ void basic_websocket_session<NextLayer>::on_read(boost::system::error_code ec, s
     return finish(ec == net::error::operation_aborted ? "closed"
                                                       : "read failed");
   }
+  if (!ws_.is_message_done())
+    return do_read();
   if (!ws_.got_text()) {
-    buffer_.consume(buffer_.size());
+    clear_buffer();
     auto err = protocol::binary_frame_error();
     caf::anon_send(session_, protocol_error{err.code, err.message, 0, {}});
     return forwarded();
   }
   auto text = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
+  clear_buffer();
   auto frame = protocol::parse_client_frame(text, ctx_.limits.max_message_bytes);
   if (auto* msg = std::get_if<protocol::message_frame>(&frame)) {
     // The address's budget is shared by all its sockets and REST calls;
@@ -309,6 +328,8 @@ void basic_websocket_session<NextLayer>::on_write(boost::system::error_code ec, 
   }
   queued_bytes_ -= queue_.front().size();
   queue_.pop_front();
+  if (queue_.empty())
+    queue_.shrink_to_fit(); // an idle socket keeps no 512-byte block
   last_progress_ = std::chrono::steady_clock::now();
   do_write();
 }

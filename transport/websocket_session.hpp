@@ -64,6 +64,7 @@ private:
   void reject_and_close(const std::string& code, const std::string& message,
                         std::uint16_t close_code);
   void do_read();
+  void clear_buffer();
   void forwarded();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void enqueue(std::string frame);
