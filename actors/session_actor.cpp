@@ -125,7 +125,7 @@ void check_idle(self_pointer self) {
   }
   if (st.conn)
     return;
-  if (!st.loaded || st.settings.linger.count() <= 0) {
+  if (!st.loaded || st.settings->linger.count() <= 0) {
     self->quit();
     return;
   }
@@ -136,7 +136,7 @@ void check_idle(self_pointer self) {
     return;
   }
   auto generation = ++st.linger_generation;
-  self->delayed_send(self, st.settings.linger, linger_atom_v, generation);
+  self->delayed_send(self, st.settings->linger, linger_atom_v, generation);
 }
 
 void bind(self_pointer self, connection_ptr conn) {
@@ -174,9 +174,9 @@ void reply_failed(self_pointer self, const caf::error& err) {
   st.log->warn("session={} answering message {} failed (attempt {}): {}",
                st.chat.session_id, st.replies.front().message.id,
                st.reply_failures, describe(err));
-  if (st.reply_failures < st.settings.max_reply_attempts) {
+  if (st.reply_failures < st.settings->max_reply_attempts) {
     // Stay `replying` until the retry, so nothing overtakes this message.
-    self->delayed_send(self, st.settings.retry_delay * st.reply_failures,
+    self->delayed_send(self, st.settings->retry_delay * st.reply_failures,
                        retry_atom_v);
     return;
   }
@@ -240,7 +240,7 @@ void store_reply(self_pointer self, reply_result result) {
   }
   bool handoff = !row.session_status.empty();
   self
-    ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
+    ->request(svc->persistence, st.settings->store_timeout, store_atom_v,
               std::move(row))
     .then(
       [self, seq, next, has_state = result.has_state,
@@ -276,6 +276,8 @@ void store_reply(self_pointer self, reply_result result) {
         st.chat.remember("user", answered.message.content);
         st.chat.remember("assistant", stored.content);
         st.replies.pop_front();
+        if (st.replies.empty())
+          st.replies.shrink_to_fit(); // idle: no 512-byte block kept
         st.replying = false;
         st.reply_failures = 0;
         flush_frames(self);
@@ -333,7 +335,7 @@ void pump(self_pointer self) {
   st.log->debug("session={} asks for the answer to message {} (request {})",
                 st.chat.session_id, request.reply_to, request_id);
   self
-    ->request(answerer(*svc), st.settings.reply_timeout, generate_atom_v,
+    ->request(answerer(*svc), st.settings->reply_timeout, generate_atom_v,
               std::move(request))
     .then(
       [self, current](reply_result& result) {
@@ -399,7 +401,7 @@ constexpr auto pending_retry = std::chrono::milliseconds{2000};
 std::optional<caf::error> over_limit(self_pointer self) {
   auto& st = self->state;
   if (st.replies.size() + st.pending_stores
-      >= st.settings.max_pending_replies)
+      >= st.settings->max_pending_replies)
     return make_error(errc::too_many_pending,
                       "wait for the answers to your earlier messages, then "
                       "send this one again",
@@ -465,7 +467,7 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
   row.seq = seq;
   auto svc = st.directory->get();
   self
-    ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
+    ->request(svc->persistence, st.settings->store_timeout, store_atom_v,
               std::move(row))
     .then(
       [self, seq, waiter](storage::user_message_result& result) mutable {
@@ -560,7 +562,7 @@ void post_staff_message(self_pointer self, storage::new_assistant_message row,
   row.agent_state = state_payload(cleared);
   auto svc = st.directory->get();
   self
-    ->request(svc->persistence, st.settings.store_timeout, store_atom_v,
+    ->request(svc->persistence, st.settings->store_timeout, store_atom_v,
               std::move(row))
     .then(
       [self, seq, handoff_after,
@@ -618,7 +620,7 @@ void release_to_bot(self_pointer self, message_promise waiter) {
   storage::new_assistant_message row;
   row.role = "assistant";
   row.source = "system";
-  row.content = st.settings.released_text;
+  row.content = st.settings->released_text;
   post_staff_message(self, std::move(row), false, std::move(waiter));
 }
 
@@ -638,7 +640,7 @@ void set_status(self_pointer self, const std::string& status,
   storage::new_assistant_message row;
   row.role = "assistant";
   row.source = "system";
-  row.content = st.settings.released_text;
+  row.content = st.settings->released_text;
   row.session_status = status;
   post_staff_message(self, std::move(row), false, std::move(waiter));
 }
@@ -680,7 +682,7 @@ void create_session(self_pointer self, connection_ptr conn) {
   request.resume_token_hash = hash_resume_token(token);
   auto svc = st.directory->get();
   self
-    ->request(svc->persistence, st.settings.store_timeout, create_atom_v,
+    ->request(svc->persistence, st.settings->store_timeout, create_atom_v,
               std::move(request))
     .then(
       [self, conn, token](storage::session_record& session) {
@@ -765,9 +767,9 @@ void catch_up(self_pointer self, storage::session_snapshot& snap) {
 auto load_newer(self_pointer self) {
   auto& st = self->state;
   return self->request(st.directory->get()->persistence,
-                       st.settings.store_timeout, load_atom_v,
+                       st.settings->store_timeout, load_atom_v,
                        st.chat.session_id, st.outbox.next_seq() - 1,
-                       static_cast<std::uint32_t>(st.settings.history_limit));
+                       static_cast<std::uint32_t>(st.settings->history_limit));
 }
 
 /// Another gateway stored something for this session (a support agent's
@@ -846,9 +848,9 @@ void load_headless(self_pointer self) {
   auto svc = st.directory->get();
   // No replay is needed: ask for the frames after the largest seq.
   self
-    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
+    ->request(svc->persistence, st.settings->store_timeout, load_atom_v,
               session_id, std::numeric_limits<std::int64_t>::max(),
-              static_cast<std::uint32_t>(st.settings.history_limit))
+              static_cast<std::uint32_t>(st.settings->history_limit))
     .then(
       [self](storage::session_snapshot& snap) {
         load_from(self, snap, 0);
@@ -866,9 +868,9 @@ void resume_session(self_pointer self, connection_ptr conn,
   auto& st = self->state;
   auto svc = st.directory->get();
   self
-    ->request(svc->persistence, st.settings.store_timeout, load_atom_v,
+    ->request(svc->persistence, st.settings->store_timeout, load_atom_v,
               request.session_id, request.last_seq,
-              static_cast<std::uint32_t>(st.settings.history_limit))
+              static_cast<std::uint32_t>(st.settings->history_limit))
     .then(
       [self, conn, request](storage::session_snapshot& snap) {
         auto& st = self->state;
@@ -1024,15 +1026,17 @@ void start_attach(self_pointer self, connection_ptr conn,
 
 session_actor::behavior_type
 session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
-            session_registry_actor registry, session_settings settings) {
+            session_registry_actor registry,
+            std::shared_ptr<const session_settings> settings) {
   auto& st = self->state;
-  st.settings = settings;
+  st.settings = std::move(settings);
   st.directory = std::move(dir);
   st.registry = std::move(registry);
   st.log = logger("session");
-  st.chat.history_limit = settings.history_limit;
-  if (settings.message_rate > 0)
-    st.message_rate.emplace(settings.message_rate, settings.message_burst,
+  st.chat.history_limit = st.settings->history_limit;
+  if (st.settings->message_rate > 0)
+    st.message_rate.emplace(st.settings->message_rate,
+                            st.settings->message_burst,
                             self->clock().now());
   return {
     [self](attach_atom, connection_ptr& conn, attach_request& request) {

@@ -68,7 +68,9 @@ struct queued_reply {
 struct session_state {
   static inline const char* name = "session";
 
-  session_settings settings;
+  /// Shared by every session of a registry: thousands of idle sessions
+  /// need no copy each.
+  std::shared_ptr<const session_settings> settings;
   std::shared_ptr<const service_directory> directory;
   session_registry_actor registry;
   std::shared_ptr<spdlog::logger> log;
@@ -112,6 +114,7 @@ struct session_state {
 session_actor::behavior_type
 session_fun(session_actor::stateful_pointer<session_state> self,
             std::shared_ptr<const service_directory> directory,
-            session_registry_actor registry, session_settings settings);
+            session_registry_actor registry,
+            std::shared_ptr<const session_settings> settings);
 
 } // namespace parley

@@ -79,7 +79,8 @@ session_registry_fun(self_pointer self,
                      std::shared_ptr<const service_directory> directory,
                      session_settings settings) {
   self->state.directory = std::move(directory);
-  self->state.settings = settings;
+  self->state.settings =
+    std::make_shared<const session_settings>(std::move(settings));
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     auto i = st.live.find(msg.source);

@@ -17,7 +17,7 @@ struct session_registry_state {
   static inline const char* name = "session_registry";
 
   std::shared_ptr<const service_directory> directory;
-  session_settings settings;
+  std::shared_ptr<const session_settings> settings; // shared by its sessions
   /// Every live session actor, by address; 0 until it knows its session id.
   std::unordered_map<caf::actor_addr, std::int64_t> live;
   std::unordered_map<std::int64_t, session_actor> by_id;
