@@ -1,5 +1,6 @@
 #include "transport/websocket_session.hpp"
 
+#include <type_traits>
 #include <variant>
 
 #include <boost/asio/post.hpp>
@@ -39,6 +40,17 @@ constexpr auto stall_grace = std::chrono::seconds{1};
 /// connection's memory; a chat frame fits in this, and a longer one comes
 /// in further reads.
 constexpr std::size_t first_read_bytes = 256;
+
+/// The TCP socket under a WebSocket stream, plain or TLS.
+template <class Stream>
+net::ip::tcp::socket& tcp_socket(Stream& stream) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  if constexpr (std::is_same_v<std::decay_t<decltype(lowest)>,
+                               net::ip::tcp::socket>)
+    return lowest;
+  else
+    return lowest.socket();
+}
 
 } // namespace
 
@@ -338,7 +350,7 @@ template <class NextLayer>
 void basic_websocket_session<NextLayer>::drop(const char* why) {
   // The client is not reading: a close frame would not get through either.
   boost::system::error_code ec;
-  beast::get_lowest_layer(ws_).socket().close(ec);
+  tcp_socket(ws_).close(ec);
   queue_.clear();
   queued_bytes_ = 0;
   finish(why);
@@ -372,11 +384,11 @@ void basic_websocket_session<NextLayer>::finish(const char* why) {
     caf::anon_send(session_, detach_atom_v, id_);
 }
 
-template class basic_websocket_session<beast::tcp_stream>;
+template class basic_websocket_session<net::ip::tcp::socket>;
 template class basic_websocket_session<beast::ssl_stream<beast::tcp_stream>>;
 
 // The two ways in: a plain socket, and a TLS stream after its handshake.
-template basic_websocket_session<beast::tcp_stream>::basic_websocket_session(
+template basic_websocket_session<net::ip::tcp::socket>::basic_websocket_session(
   net::ip::tcp::socket&&, server_context&, connection_slot);
 template basic_websocket_session<beast::ssl_stream<beast::tcp_stream>>::
   basic_websocket_session(beast::ssl_stream<beast::tcp_stream>&&,

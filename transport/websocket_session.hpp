@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -104,11 +105,14 @@ private:
   bool read_paused_ = false;
 };
 
-using websocket_session = basic_websocket_session<boost::beast::tcp_stream>;
+/// A plain WebSocket sits on the bare socket: the WebSocket stream keeps its
+/// own timeouts, and beast::tcp_stream's would cost an idle connection
+/// about 1 KiB (its state and the wrapper around every pending read).
+using websocket_session = basic_websocket_session<boost::asio::ip::tcp::socket>;
 using tls_websocket_session = basic_websocket_session<
   boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
-extern template class basic_websocket_session<boost::beast::tcp_stream>;
+extern template class basic_websocket_session<boost::asio::ip::tcp::socket>;
 extern template class basic_websocket_session<
   boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
