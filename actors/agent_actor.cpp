@@ -106,7 +106,7 @@ void run_tool(self_pointer self, std::uint64_t id, tool_call_info call,
   tool_invocation inv{job->request.session_id, call.id, call.name,
                       call.arguments};
   auto svc = st.directory->get();
-  self->request(svc->tools, st.settings.tool_timeout, tool_atom_v, inv)
+  timed_request(self, st.settings.tool_timeout, svc->tools, tool_atom_v, inv)
     .then([then, call](tool_outcome& out) mutable { then(call, out); },
           [then, call](caf::error& err) mutable {
             tool_outcome out;
@@ -180,8 +180,8 @@ void llm_call(self_pointer self, std::uint64_t id, reply_request req,
     auto* job = job_of(self, id);
     return job && job->llm_call == call ? job : nullptr;
   };
-  self->request(svc->responder, st.settings.llm_timeout, generate_atom_v,
-                std::move(req))
+  timed_request(self, st.settings.llm_timeout, svc->responder,
+                generate_atom_v, std::move(req))
     .then(
       [current, on_result, on_error](reply_result& result) mutable {
         auto* job = current();
@@ -418,6 +418,9 @@ agent_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
   st.answer_prompt = agent::answer_prompt();
   st.log = logger("agent");
   return {
+    [self](deadline_atom) {
+      on_deadline(self);
+    },
     [self](generate_atom, reply_request& request) -> caf::result<reply_result> {
       auto& st = self->state;
       // make_response_promise() takes the sender out of the message.

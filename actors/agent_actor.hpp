@@ -13,6 +13,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
+#include "actors/timed_request.hpp"
 #include "agent/agent_rules.hpp"
 #include "agent/answer_composer.hpp"
 #include "agent/route.hpp"
@@ -73,6 +74,7 @@ struct agent_state {
   /// call.
   std::unordered_map<std::uint64_t, std::uint64_t> calls;
   std::uint64_t next_id = 0;
+  request_deadlines deadlines; // of its requests (timed_request.hpp)
 };
 
 /// The support agent: for each user message it picks a route (with the LLM

@@ -22,6 +22,8 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<drain_atom>,
   caf::reacts_to<retry_atom>,
   caf::reacts_to<linger_atom, std::uint64_t>,
+  // Its own wake-up for the deadlines of its requests (timed_request.hpp).
+  caf::reacts_to<deadline_atom>,
   caf::replies_to<chat_atom, chat_request>::with<chat_exchange>,
   // From the responder: a piece of the answer to request N, streamed.
   caf::reacts_to<delta_atom, std::uint64_t, std::string>,
@@ -101,12 +103,14 @@ using responder_actor = caf::typed_actor<
 /// the LLM when one is connected. Streamed pieces from the LLM pass through
 /// it to the session.
 using agent_actor = responder_actor::extend<
-  caf::reacts_to<delta_atom, std::uint64_t, std::string>>;
+  caf::reacts_to<delta_atom, std::uint64_t, std::string>,
+  caf::reacts_to<deadline_atom>>; // timed_request.hpp
 
 /// Runs the agent's tools: arguments checked against the tool's schema, a
 /// timeout per call, each call recorded as a chat_events row.
 using tool_actor = caf::typed_actor<
-  caf::replies_to<tool_atom, tool_invocation>::with<tool_outcome>>;
+  caf::replies_to<tool_atom, tool_invocation>::with<tool_outcome>,
+  caf::reacts_to<deadline_atom>>; // timed_request.hpp
 
 /// The knowledge base: search answers with the result as JSON text
 /// ({query, top_k, matches}); reload re-indexes changed files at once and
@@ -126,7 +130,7 @@ using llm_ws_actor = llm_actor::extend<
   caf::reacts_to<llm_open_atom>,
   caf::reacts_to<llm_frame_atom, std::string>,
   caf::reacts_to<llm_closed_atom, std::string>,
-  caf::reacts_to<expire_atom, std::string>,
+  caf::reacts_to<expire_atom>, // its wake-up for requests past LLM_TIMEOUT
   caf::reacts_to<probe_atom>>;
 
 /// An OpenAI-compatible server: hears from its HTTP client, per request id.

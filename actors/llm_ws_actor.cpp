@@ -82,7 +82,9 @@ void send_wire(self_pointer self, const std::string& id,
       wire.tool_results.push_back(
         llm::custom::tool_result{out.tool_call_id, out.name, out.content});
   st.client->send(llm::custom::build_request(wire));
-  self->delayed_send(self, st.config.timeout, expire_atom_v, id);
+  auto now = self->clock().now();
+  if (auto at = st.deadlines.add(id, now + st.config.timeout))
+    self->delayed_send(self, *at - now, expire_atom_v);
 }
 
 std::string next_wire_id(self_pointer self) {
@@ -180,6 +182,7 @@ void on_frame(self_pointer self, const std::string& text) {
       result.tool_calls.push_back(
         tool_call_info{call.id, call.name, call.arguments});
     i->second.promise.deliver(std::move(result));
+    st.deadlines.settle(i->first);
     st.pending.erase(i);
     st.breaker->record_success(std::chrono::steady_clock::now());
     send_waiting(self);
@@ -190,6 +193,7 @@ void on_frame(self_pointer self, const std::string& text) {
     if (i == st.pending.end())
       return;
     auto p = std::move(i->second);
+    st.deadlines.settle(i->first);
     st.pending.erase(i);
     // A refusal is quick: worth another try while the user saw nothing.
     if (p.text.empty()
@@ -214,6 +218,7 @@ void on_frame(self_pointer self, const std::string& text) {
     if (i == st.pending.end())
       return;
     auto p = std::move(i->second);
+    st.deadlines.settle(i->first);
     st.pending.erase(i);
     give_up_on(self, p, why);
     check_breaker(self);
@@ -298,18 +303,23 @@ llm_ws_actor::behavior_type llm_ws_fun(self_pointer self, llm_config config,
       fail_all(self, "the LLM connection ended: " + reason);
       self->quit(make_error(errc::responder_failed, reason));
     },
-    [self](expire_atom, std::string& id) {
+    [self](expire_atom) {
       auto& st = self->state;
-      auto i = st.pending.find(id);
-      if (i == st.pending.end())
-        return;
-      // No retry here: another LLM_TIMEOUT would keep the user waiting.
-      log()->warn("the LLM did not answer request {} in time", id);
-      st.last_error = "the LLM did not answer a request within LLM_TIMEOUT";
-      st.client->send(llm::custom::build_cancel(id));
-      give_up_on(self, i->second, "the LLM did not answer in time");
-      st.pending.erase(i);
-      check_breaker(self);
+      auto now = self->clock().now();
+      for (auto& id : st.deadlines.take_due(now)) {
+        auto i = st.pending.find(id);
+        if (i == st.pending.end())
+          continue; // answered, or failed with the connection
+        // No retry here: another LLM_TIMEOUT would keep the user waiting.
+        log()->warn("the LLM did not answer request {} in time", id);
+        st.last_error = "the LLM did not answer a request within LLM_TIMEOUT";
+        st.client->send(llm::custom::build_cancel(id));
+        give_up_on(self, i->second, "the LLM did not answer in time");
+        st.pending.erase(i);
+        check_breaker(self);
+      }
+      if (auto at = st.deadlines.after_tick())
+        self->delayed_send(self, *at - now, expire_atom_v);
       send_waiting(self);
     },
     [self](probe_atom) {

@@ -13,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/circuit_breaker.hpp"
+#include "actors/deadline_table.hpp"
 #include "actors/interfaces.hpp"
 #include "config/llm_config.hpp"
 
@@ -41,6 +42,10 @@ struct llm_ws_state {
   bool open = false;
   std::uint64_t next_id = 0;
   std::unordered_map<std::string, llm_pending> pending; // by wire id
+  /// When each pending request times out, checked when the earliest is
+  /// due (expire_atom) rather than with a delayed message per request:
+  /// CAF's clock holds each of those for the whole LLM_TIMEOUT.
+  deadline_table<std::string, caf::actor_clock::time_point> deadlines;
   /// Requests beyond LLM_MAX_IN_FLIGHT, in arrival order, not sent yet: a
   /// burst of thousands of messages must not fill the connection's outgoing
   /// queue (ws_client_options::max_queued_frames), which ends the

@@ -581,5 +581,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)
   CAF_ADD_ATOM(parley, parley, publish_atom, "publish")
   CAF_ADD_ATOM(parley, parley, subscribe_atom, "subscribe")
   CAF_ADD_ATOM(parley, parley, refresh_atom, "refresh")
+  CAF_ADD_ATOM(parley, parley, deadline_atom, "deadline")
 
 CAF_END_TYPE_ID_BLOCK(parley)

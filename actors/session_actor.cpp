@@ -12,6 +12,7 @@
 #include "actors/fallback_replies.hpp"
 #include "actors/resume_token.hpp"
 #include "actors/session_title.hpp"
+#include "actors/timed_request.hpp"
 #include "config/logging.hpp"
 #include "transport/protocol.hpp"
 
@@ -239,9 +240,8 @@ void store_reply(self_pointer self, reply_result result) {
       row.session_status = "handoff";
   }
   bool handoff = !row.session_status.empty();
-  self
-    ->request(svc->persistence, st.settings->store_timeout, store_atom_v,
-              std::move(row))
+  timed_request(self, st.settings->store_timeout, svc->persistence,
+                store_atom_v, std::move(row))
     .then(
       [self, seq, next, has_state = result.has_state,
        handoff](storage::message_record& stored) {
@@ -334,9 +334,8 @@ void pump(self_pointer self) {
   };
   st.log->debug("session={} asks for the answer to message {} (request {})",
                 st.chat.session_id, request.reply_to, request_id);
-  self
-    ->request(answerer(*svc), st.settings->reply_timeout, generate_atom_v,
-              std::move(request))
+  timed_request(self, st.settings->reply_timeout, answerer(*svc),
+                generate_atom_v, std::move(request))
     .then(
       [self, current](reply_result& result) {
         if (!current())
@@ -466,9 +465,8 @@ void submit_message(self_pointer self, std::string text, std::string client_id,
     row.message_type = to_agent_type;
   row.seq = seq;
   auto svc = st.directory->get();
-  self
-    ->request(svc->persistence, st.settings->store_timeout, store_atom_v,
-              std::move(row))
+  timed_request(self, st.settings->store_timeout, svc->persistence,
+                store_atom_v, std::move(row))
     .then(
       [self, seq, waiter](storage::user_message_result& result) mutable {
         auto& st = self->state;
@@ -561,9 +559,8 @@ void post_staff_message(self_pointer self, storage::new_assistant_message row,
   chat_state cleared;
   row.agent_state = state_payload(cleared);
   auto svc = st.directory->get();
-  self
-    ->request(svc->persistence, st.settings->store_timeout, store_atom_v,
-              std::move(row))
+  timed_request(self, st.settings->store_timeout, svc->persistence,
+                store_atom_v, std::move(row))
     .then(
       [self, seq, handoff_after,
        waiter](storage::message_record& stored) mutable {
@@ -681,9 +678,8 @@ void create_session(self_pointer self, connection_ptr conn) {
   request.channel = "websocket";
   request.resume_token_hash = hash_resume_token(token);
   auto svc = st.directory->get();
-  self
-    ->request(svc->persistence, st.settings->store_timeout, create_atom_v,
-              std::move(request))
+  timed_request(self, st.settings->store_timeout, svc->persistence,
+                create_atom_v, std::move(request))
     .then(
       [self, conn, token](storage::session_record& session) {
         auto& st = self->state;
@@ -766,8 +762,8 @@ void catch_up(self_pointer self, storage::session_snapshot& snap) {
 /// actor's last seq.
 auto load_newer(self_pointer self) {
   auto& st = self->state;
-  return self->request(st.directory->get()->persistence,
-                       st.settings->store_timeout, load_atom_v,
+  return timed_request(self, st.settings->store_timeout,
+                       st.directory->get()->persistence, load_atom_v,
                        st.chat.session_id, st.outbox.next_seq() - 1,
                        static_cast<std::uint32_t>(st.settings->history_limit));
 }
@@ -847,10 +843,10 @@ void load_headless(self_pointer self) {
   auto session_id = st.waiting_ops.front().session_id;
   auto svc = st.directory->get();
   // No replay is needed: ask for the frames after the largest seq.
-  self
-    ->request(svc->persistence, st.settings->store_timeout, load_atom_v,
-              session_id, std::numeric_limits<std::int64_t>::max(),
-              static_cast<std::uint32_t>(st.settings->history_limit))
+  timed_request(self, st.settings->store_timeout, svc->persistence,
+                load_atom_v, session_id,
+                std::numeric_limits<std::int64_t>::max(),
+                static_cast<std::uint32_t>(st.settings->history_limit))
     .then(
       [self](storage::session_snapshot& snap) {
         load_from(self, snap, 0);
@@ -867,10 +863,9 @@ void resume_session(self_pointer self, connection_ptr conn,
                     attach_request request) {
   auto& st = self->state;
   auto svc = st.directory->get();
-  self
-    ->request(svc->persistence, st.settings->store_timeout, load_atom_v,
-              request.session_id, request.last_seq,
-              static_cast<std::uint32_t>(st.settings->history_limit))
+  timed_request(self, st.settings->store_timeout, svc->persistence,
+                load_atom_v, request.session_id, request.last_seq,
+                static_cast<std::uint32_t>(st.settings->history_limit))
     .then(
       [self, conn, request](storage::session_snapshot& snap) {
         auto& st = self->state;
@@ -1173,6 +1168,9 @@ session_fun(self_pointer self, std::shared_ptr<const service_directory> dir,
       if (auto responder = answerer(*st.directory->get()))
         self->send(responder, cancel_atom_v, st.request_id);
       store_partial(self, "cancelled");
+    },
+    [self](deadline_atom) {
+      on_deadline(self);
     },
     [self](linger_atom, std::uint64_t generation) {
       auto& st = self->state;

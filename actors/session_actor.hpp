@@ -17,6 +17,7 @@
 #include "actors/frame_outbox.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
+#include "actors/timed_request.hpp"
 #include "actors/token_bucket.hpp"
 
 namespace spdlog {
@@ -102,6 +103,7 @@ struct session_state {
   std::size_t pending_stores = 0;
   bool draining = false;
   std::uint64_t linger_generation = 0;
+  request_deadlines deadlines; // of its requests (timed_request.hpp)
 
   ~session_state();
 };

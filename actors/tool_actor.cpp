@@ -83,9 +83,8 @@ void get_order(self_pointer self, tool_invocation call, json args,
   auto& st = self->state;
   auto id = args["order_id"].get<std::string>();
   auto svc = st.directory->get();
-  self
-    ->request(svc->persistence, st.settings.call_timeout, orders_atom_v,
-              find_atom_v, id)
+  timed_request(self, st.settings.call_timeout, svc->persistence,
+                orders_atom_v, find_atom_v, id)
     .then(
       [self, call, started, promise, id](storage::order_record& order) {
         // An unknown order is an answer, not a failure.
@@ -108,9 +107,8 @@ void knowledge_search(self_pointer self, tool_invocation call, json args,
   auto query = args["query"].get<std::string>();
   auto top_k = args.value("top_k", agent::default_top_k);
   auto svc = st.directory->get();
-  self
-    ->request(svc->knowledge, st.settings.call_timeout, search_atom_v, query,
-              static_cast<std::int32_t>(top_k))
+  timed_request(self, st.settings.call_timeout, svc->knowledge,
+                search_atom_v, query, static_cast<std::int32_t>(top_k))
     .then(
       [self, call, started, promise](std::string& result) {
         auto doc = json::parse(result, nullptr, false);
@@ -136,6 +134,9 @@ tool_fun(self_pointer self, std::shared_ptr<const service_directory> directory,
   st.catalog.add(agent::get_order_spec());
   st.catalog.add(agent::knowledge_search_spec());
   return {
+    [self](deadline_atom) {
+      on_deadline(self);
+    },
     [self](tool_atom, tool_invocation& call) -> caf::result<tool_outcome> {
       auto& st = self->state;
       auto promise = self->make_response_promise<tool_outcome>();

@@ -7,6 +7,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
+#include "actors/timed_request.hpp"
 #include "agent/tool_catalog.hpp"
 
 namespace spdlog {
@@ -28,6 +29,7 @@ struct tool_state {
   std::shared_ptr<const service_directory> directory;
   agent::tool_catalog catalog;
   std::shared_ptr<spdlog::logger> log;
+  request_deadlines deadlines; // of its requests (timed_request.hpp)
 };
 
 /// Runs the support agent's tools (get_order, knowledge_search). Arguments

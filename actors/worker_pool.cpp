@@ -206,9 +206,8 @@ void dispatch(self_pointer self, std::uint64_t id) {
     return i != pending.end() && i->second.worker == index ? &i->second
                                                            : nullptr;
   };
-  self
-    ->request(st.links[*index].handle, st.settings.request_timeout,
-              generate_atom_v, std::move(message))
+  timed_request(self, st.settings.request_timeout, st.links[*index].handle,
+                generate_atom_v, std::move(message))
     .then(
       [self, id, index = *index, here](reply_result& result) {
         auto* req = here();
@@ -342,6 +341,9 @@ worker_pool_fun(self_pointer self,
       }
   });
   return {
+    [self](deadline_atom) {
+      on_deadline(self);
+    },
     [self](generate_atom, reply_request& request)
       -> caf::result<reply_result> {
       auto& st = self->state;

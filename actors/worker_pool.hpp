@@ -15,6 +15,7 @@
 #include "actors/backoff_policy.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
+#include "actors/timed_request.hpp"
 #include "cluster/worker_table.hpp"
 #include "config/cluster_config.hpp"
 
@@ -77,6 +78,7 @@ struct worker_pool_state {
   std::uint64_t next_id = 0;
   std::size_t next_knowledge = 0;
   std::shared_ptr<spdlog::logger> log;
+  request_deadlines deadlines; // of its requests (timed_request.hpp)
 };
 
 /// A gateway's workers behind one handle (docs/architecture.md, "Several

@@ -22,7 +22,26 @@ protected:
   static json content(const tool_outcome& out) {
     return json::parse(out.content);
   }
+
+  /// The tool actor's state: the deadlines of its requests.
+  const tool_state& state() {
+    auto* ptr = caf::actor_cast<caf::abstract_actor*>(tools);
+    return static_cast<tool_actor::stateful_pointer<tool_state>>(ptr)->state;
+  }
 };
+
+TEST_F(tool_actor_test, an_answered_call_leaves_no_deadline_behind) {
+  // Each call's deadline is the tool actor's own (timed_request.hpp): an
+  // answer removes it, and nothing waits in CAF's clock for the timeout.
+  EXPECT_TRUE(call("get_order", R"({"order_id":"124"})").ok);
+  EXPECT_TRUE(state().deadlines.empty());
+  EXPECT_TRUE(call("knowledge_search", R"({"query":"returns"})").ok);
+  EXPECT_TRUE(state().deadlines.empty());
+  // The wake-up asked for with the first call comes and finds nothing due.
+  sched->advance_time(tool_options.call_timeout);
+  run();
+  EXPECT_TRUE(state().deadlines.empty());
+}
 
 TEST_F(tool_actor_test, get_order_reads_the_orders_table) {
   auto out = call("get_order", R"({"order_id":"124"})");
@@ -102,8 +121,14 @@ TEST_F(tool_actor_test, a_tool_that_does_not_answer_in_time_times_out) {
   auto knowledge = directory->get()->knowledge;
   run_all_but(knowledge);
   EXPECT_FALSE(result->done());
-  sched->advance_time(tool_options.call_timeout);
+  EXPECT_EQ(state().deadlines.size(), 1u);
+  // Not a moment early.
+  sched->advance_time(tool_options.call_timeout - std::chrono::milliseconds{1});
   run_all_but(knowledge);
+  EXPECT_FALSE(result->done());
+  sched->advance_time(std::chrono::milliseconds{1});
+  run_all_but(knowledge);
+  EXPECT_TRUE(state().deadlines.empty());
   ASSERT_TRUE(result->value);
   EXPECT_FALSE(result->value->ok);
   EXPECT_EQ(json::parse(result->value->content)["error"], "the tool timed out");
