@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
 
@@ -23,6 +25,13 @@ class client_connection;
 /// The transport's handle to one client socket. Local to a node: sessions
 /// live on the gateway that holds the socket.
 using connection_ptr = std::shared_ptr<client_connection>;
+
+struct asker_state;
+
+/// Work for an asker (actors/asker.hpp), run on it. Never leaves its node.
+struct asker_job {
+  std::function<void(caf::stateful_actor<asker_state>*)> run;
+};
 
 /// What a new WebSocket asks for: a new session (session_id 0) or resuming
 /// one with its token, having seen every frame up to `last_seq`.
@@ -480,6 +489,7 @@ typename Inspector::result_type inspect(Inspector& f, setting_patch& x) {
 
 // connection_ptr never leaves its node; CAF may carry it locally.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::connection_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::asker_job)
 
 // add_message_type() also registers std::vector<T> for each T listed here.
 CAF_BEGIN_TYPE_ID_BLOCK(parley, caf::first_custom_type_id)

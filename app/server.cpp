@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 #include <sys/resource.h>
 
+#include "actors/asker.hpp"
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "actors/persistence_pool.hpp"
@@ -394,6 +395,11 @@ int run_server(const server_config& config) {
   ctx.site = std::move(site);
   ctx.web = std::move(web);
   ctx.worker_only = cluster.role == node_role::worker;
+  // REST calls and health checks ask through a few long-lived actors, one
+  // per actor thread (actors/asker.hpp); they end with the supervisor.
+  for (std::size_t i = 0; i < config.worker_threads; ++i)
+    ctx.askers.push_back(
+      system.spawn(asker_fun, caf::actor_cast<caf::actor>(supervisor)));
   // A worker's door for the gateways, on its node port.
   worker_actor front;
   std::uint16_t node_port = 0;

@@ -232,9 +232,9 @@ void basic_http_session<Stream>::answer_health(const request& req) {
   auto head = req.method() == http::verb::head;
   auto self = this->shared_from_this();
   auto timeout = ctx_.limits.actor_timeout;
-  ctx_.system.spawn([self, version, keep_alive, head, timeout,
-                     sup = ctx_.supervisor](caf::event_based_actor* asker) {
-    asker->request(sup, timeout, health_atom_v)
+  ask_with(ctx_, [self, version, keep_alive, head, timeout,
+                  sup = ctx_.supervisor](asker_pointer asker) {
+    timed_request(asker, timeout, sup, health_atom_v)
       .then(
         [=](health_report& report) {
           net::post(self->stream_.get_executor(), [=] {

@@ -62,8 +62,8 @@ void ask(server_context& ctx, Handle actor, rest_reply reply, Format format,
   if (!actor)
     return reply(failure(503, "this service is not running"));
   auto timeout = ctx.limits.actor_timeout;
-  ctx.system.spawn([=](caf::event_based_actor* self) {
-    self->request(actor, timeout, xs...)
+  ask_with(ctx, [=](asker_pointer self) {
+    timed_request(self, timeout, actor, xs...)
       .then([=](Result& value) { reply(format(value)); },
             [=](caf::error& err) { reply(from_error(err)); });
   });
@@ -133,12 +133,11 @@ void chat_send(server_context& ctx, rest::chat_send request,
   auto timeout = ctx.limits.actor_timeout;
   // Answering may take a responder's time on top of the commits.
   auto chat_timeout = timeout + std::chrono::seconds{60};
-  ctx.system.spawn([=](caf::event_based_actor* self) {
+  ask_with(ctx, [=](asker_pointer self) {
     auto respond = [=](chat_exchange exchange, std::int64_t user_id,
                        std::string token) {
-      self
-        ->request(svc->persistence, timeout, settings_atom_v, find_atom_v,
-                  std::string{"enable_advanced_ai"})
+      timed_request(self, timeout, svc->persistence, settings_atom_v,
+                    find_atom_v, std::string{"enable_advanced_ai"})
         .then(
           [=](storage::setting_record& setting) {
             json data{{"message", exchange_or_waiting_json(exchange)},
@@ -169,7 +168,8 @@ void chat_send(server_context& ctx, rest::chat_send request,
       chat_request chat{session_id,           user_id,
                         request.message,      request.client_id,
                         request.message_type, std::move(token)};
-      self->request(svc->registry, chat_timeout, chat_atom_v, std::move(chat))
+      timed_request(self, chat_timeout, svc->registry, chat_atom_v,
+                    std::move(chat))
         .then(
           [=](chat_exchange& exchange) {
             respond(std::move(exchange), user_id, new_token);
@@ -181,9 +181,8 @@ void chat_send(server_context& ctx, rest::chat_send request,
               reply(from_error(err));
           });
     };
-    self
-      ->request(svc->persistence, timeout, users_atom_v, resolve_atom_v,
-                request.user_email, request.user_name)
+    timed_request(self, timeout, svc->persistence, users_atom_v,
+                  resolve_atom_v, request.user_email, request.user_name)
       .then(
         [=](storage::user_record& user) {
           if (request.session_id != 0) {
@@ -198,9 +197,8 @@ void chat_send(server_context& ctx, rest::chat_send request,
           session.channel = "rest";
           session.resume_token_hash = hash_resume_token(token);
           auto user_id = user.id;
-          self
-            ->request(svc->persistence, timeout, create_atom_v,
-                      std::move(session))
+          timed_request(self, timeout, svc->persistence, create_atom_v,
+                        std::move(session))
             .then(
               [=](storage::session_record& created) {
                 send_to_session(created.id, user_id, token, token);
@@ -217,10 +215,9 @@ void create_session(server_context& ctx, rest::session_create request,
                     rest_reply reply) {
   auto svc = ctx.directory->get();
   auto timeout = ctx.limits.actor_timeout;
-  ctx.system.spawn([=](caf::event_based_actor* self) {
-    self
-      ->request(svc->persistence, timeout, users_atom_v, find_atom_v,
-                request.user_id)
+  ask_with(ctx, [=](asker_pointer self) {
+    timed_request(self, timeout, svc->persistence, users_atom_v, find_atom_v,
+                  request.user_id)
       .then(
         [=](storage::user_record&) {
           auto token = make_resume_token();
@@ -229,9 +226,8 @@ void create_session(server_context& ctx, rest::session_create request,
           session.title = request.title;
           session.channel = "rest";
           session.resume_token_hash = hash_resume_token(token);
-          self
-            ->request(svc->persistence, timeout, create_atom_v,
-                      std::move(session))
+          timed_request(self, timeout, svc->persistence, create_atom_v,
+                        std::move(session))
             .then(
               [=](storage::session_record& created) {
                 auto data = rest::session_json(
@@ -253,11 +249,10 @@ void update_session(server_context& ctx, std::int64_t id,
                     storage::session_patch patch, rest_reply reply) {
   auto svc = ctx.directory->get();
   auto timeout = ctx.limits.actor_timeout;
-  ctx.system.spawn([=](caf::event_based_actor* self) {
+  ask_with(ctx, [=](asker_pointer self) {
     auto update = [=] {
-      self
-        ->request(svc->persistence, timeout, sessions_atom_v, update_atom_v,
-                  id, patch)
+      timed_request(self, timeout, svc->persistence, sessions_atom_v,
+                    update_atom_v, id, patch)
         .then(
           [=](storage::session_listing& listing) {
             reply(ok(rest::session_json(listing)));
@@ -266,15 +261,14 @@ void update_session(server_context& ctx, std::int64_t id,
     };
     if (!patch.set_status)
       return update();
-    self->request(svc->persistence, timeout, sessions_atom_v, find_atom_v, id,
-                  false)
+    timed_request(self, timeout, svc->persistence, sessions_atom_v,
+                  find_atom_v, id, false)
       .then(
         [=](storage::session_details& found) {
           if (found.listing.session.status != "handoff")
             return update();
-          self
-            ->request(svc->registry, timeout, status_atom_v, id,
-                      patch.status)
+          timed_request(self, timeout, svc->registry, status_atom_v, id,
+                        patch.status)
             .then([=](storage::message_record&) { update(); },
                   [=](caf::error& err) { reply(from_error(err)); });
         },
@@ -287,8 +281,8 @@ void update_session(server_context& ctx, std::int64_t id,
 void cluster_view(server_context& ctx, rest_reply reply) {
   auto supervisor = ctx.supervisor;
   auto timeout = ctx.limits.actor_timeout;
-  ctx.system.spawn([=](caf::event_based_actor* self) {
-    self->request(supervisor, timeout, health_atom_v)
+  ask_with(ctx, [=](asker_pointer self) {
+    timed_request(self, timeout, supervisor, health_atom_v)
       .then(
         [=](health_report& report) {
           reply({200, rest::dump(json{
@@ -307,8 +301,8 @@ void cluster_view(server_context& ctx, rest_reply reply) {
 void llm_health(server_context& ctx, rest_reply reply) {
   auto supervisor = ctx.supervisor;
   auto timeout = ctx.limits.actor_timeout;
-  ctx.system.spawn([=](caf::event_based_actor* self) {
-    self->request(supervisor, timeout, health_atom_v)
+  ask_with(ctx, [=](asker_pointer self) {
+    timed_request(self, timeout, supervisor, health_atom_v)
       .then(
         [=](health_report& report) {
           const auto& llm = report.llm;

@@ -7,11 +7,16 @@
 #include <mutex>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/send.hpp>
 
+#include "actors/asker.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/service_directory.hpp"
 #include "actors/token_bucket.hpp"
@@ -150,6 +155,11 @@ struct server_context {
   /// A worker node (--role worker): only /health is served here; chat, the
   /// API and the UI are on the gateways.
   bool worker_only = false;
+  /// The actors that ask on the REST handlers' behalf (actors/asker.hpp),
+  /// taken in turn by ask_with(). Set before the listener runs; they end
+  /// with the supervisor.
+  std::vector<caf::actor> askers;
+  std::atomic<std::size_t> next_asker{0};
 
   server_context(caf::actor_system& sys,
                  std::shared_ptr<const service_directory> dir,
@@ -166,5 +176,14 @@ struct server_context {
     // nop
   }
 };
+
+/// Runs `job` on the next of ctx.askers, which asks with
+/// timed_request(self, ...); the job answers through its own callbacks.
+inline void ask_with(server_context& ctx,
+                     std::function<void(asker_pointer)> job) {
+  auto i = ctx.next_asker.fetch_add(1, std::memory_order_relaxed)
+           % ctx.askers.size();
+  caf::anon_send(ctx.askers[i], asker_job{std::move(job)});
+}
 
 } // namespace parley::transport
