@@ -61,8 +61,8 @@ private:
 
 /// self->request(dest, timeout, xs...), with the deadline kept in
 /// self->state.deadlines rather than by CAF's clock. CAF 0.17 never cancels
-/// a request's timeout: each request left an entry in the clock thread's
-/// map for its whole timeout (woken twice for it) and woke the actor again
+/// a request's timeout: each request woke the clock thread to add an entry
+/// to its map, kept it for the whole timeout, and woke the actor again
 /// when it passed; after 20 s of chat at 3,000 messages a second, with
 /// timeouts of 10 to 60 s, that was 80 MB of entries. Here an answer
 /// forgets its deadline, and the actor wakes itself (deadline_atom) only

@@ -179,6 +179,7 @@ struct server_context {
 
 /// Runs `job` on the next of ctx.askers, which asks with
 /// timed_request(self, ...); the job answers through its own callbacks.
+/// run_server() fills ctx.askers before the listener takes connections.
 inline void ask_with(server_context& ctx,
                      std::function<void(asker_pointer)> job) {
   auto i = ctx.next_asker.fetch_add(1, std::memory_order_relaxed)
